@@ -1,0 +1,1 @@
+//! The bundled ACP echo agent (`clawdforge echo-agent`).

@@ -1,0 +1,1 @@
+//! The driving HTTP adapter (poem + poem-openapi).

@@ -1,0 +1,22 @@
+//! The product's words: validated newtypes and the aggregates built from them.
+
+mod app;
+mod audit;
+mod ids;
+mod listing;
+mod meta;
+mod run;
+mod session;
+mod time;
+mod turn;
+
+pub use app::{ApiToken, AppRecord, TokenHash};
+pub use audit::{AuditEvent, AuditKind};
+pub use ids::{AgentName, AppName, InvalidName, SessionId};
+pub use listing::{ListCursor, ListQuery, SessionPage, StatusFilter};
+pub use meta::Meta;
+pub use run::{RunOutcome, RunRecord, RunRequest};
+pub use session::{Admission, Caps, CloseOutcome, CloseReason, Session, SessionState};
+pub use time::Timestamp;
+pub use turn::{Prompt, Turn, TurnInput, TurnOutput};
+pub(crate) use turn::path_is_allowed;

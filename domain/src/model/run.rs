@@ -1,0 +1,107 @@
+use super::{AppName, Prompt, Timestamp};
+use serde_json::Value;
+use std::time::Duration;
+
+/// A one-shot `claude -p` job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRequest {
+    /// The prompt (goes to the CLI on stdin).
+    pub prompt: Prompt,
+    /// The model, when the client picked one.
+    pub model: Option<String>,
+    /// A system prompt.
+    pub system_prompt: Option<String>,
+    /// The CLI's `--max-turns`.
+    pub max_turns: Option<u32>,
+    /// How long the job may take.
+    pub timeout: Duration,
+}
+
+/// How a one-shot job ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunOutcome {
+    /// Claude answered.
+    Completed {
+        /// The final text as JSON when it is JSON, else as a string.
+        result: Value,
+        /// Claude's stop reason, when it reported one.
+        stop_reason: Option<String>,
+        /// Wall time.
+        duration_ms: u64,
+        /// Cost in USD, when reported.
+        cost_usd: Option<f64>,
+    },
+    /// Claude failed: non-zero exit, `is_error`, or output that is not the expected JSON.
+    Failed {
+        /// What went wrong.
+        error: String,
+        /// The last 8 KiB of stderr.
+        stderr: String,
+        /// Wall time.
+        duration_ms: u64,
+        /// The stop reason (`error` when none was reported).
+        stop_reason: String,
+    },
+    /// The job ran past its timeout and was killed.
+    TimedOut {
+        /// The last 8 KiB of stderr.
+        stderr: String,
+        /// Wall time.
+        duration_ms: u64,
+    },
+}
+
+impl RunOutcome {
+    /// Whether Claude answered.
+    pub fn is_ok(&self) -> bool {
+        matches!(self, RunOutcome::Completed { .. })
+    }
+
+    /// Wall time.
+    pub fn duration_ms(&self) -> u64 {
+        match self {
+            RunOutcome::Completed { duration_ms, .. }
+            | RunOutcome::Failed { duration_ms, .. }
+            | RunOutcome::TimedOut { duration_ms, .. } => *duration_ms,
+        }
+    }
+
+    /// The stop reason to record and show.
+    pub fn stop_reason(&self) -> Option<&str> {
+        match self {
+            RunOutcome::Completed { stop_reason, .. } => stop_reason.as_deref(),
+            RunOutcome::Failed { stop_reason, .. } => Some(stop_reason),
+            RunOutcome::TimedOut { .. } => Some("timeout"),
+        }
+    }
+
+    /// The error sentence, for failures.
+    pub fn error(&self) -> Option<String> {
+        match self {
+            RunOutcome::Completed { .. } => None,
+            RunOutcome::Failed { error, .. } => Some(error.clone()),
+            RunOutcome::TimedOut { duration_ms, .. } => Some(format!("claude timed out after {duration_ms} ms")),
+        }
+    }
+}
+
+/// A run as the ledger keeps it: never the prompt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRecord {
+    /// Who ran it.
+    pub app: AppName,
+    /// The model asked for.
+    pub model: Option<String>,
+    /// Whether it succeeded.
+    pub ok: bool,
+    /// Its stop reason.
+    pub stop_reason: Option<String>,
+    /// Wall time.
+    pub duration_ms: u64,
+    /// The error, for failures.
+    pub error: Option<String>,
+    /// Cost in USD, when reported.
+    pub cost_usd: Option<f64>,
+    /// When it finished.
+    pub at: Timestamp,
+}

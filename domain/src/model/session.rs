@@ -1,0 +1,224 @@
+use super::{AgentName, AppName, Meta, SessionId, Timestamp};
+use std::fmt;
+use std::time::Duration;
+
+/// Why a session was closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CloseReason {
+    /// The owning app asked for it (`DELETE /sessions/{id}`).
+    Client,
+    /// The sweeper found it idle past the idle TTL.
+    Ttl,
+    /// The agent could not be started for it.
+    OpenFailed,
+}
+
+impl CloseReason {
+    /// The stable word stored in the ledger and shown as `close_reason`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::Client => "client",
+            CloseReason::Ttl => "ttl",
+            CloseReason::OpenFailed => "open_failed",
+        }
+    }
+
+    /// Parses the stored word.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "client" => Some(CloseReason::Client),
+            "ttl" => Some(CloseReason::Ttl),
+            "open_failed" => Some(CloseReason::OpenFailed),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether a session still takes turns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionState {
+    /// It takes turns.
+    Open,
+    /// It is closed for good.
+    Closed {
+        /// When it was closed.
+        at: Timestamp,
+        /// Why.
+        reason: CloseReason,
+    },
+}
+
+/// What a close request did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseOutcome {
+    /// This request closed it.
+    Closed,
+    /// It was closed before; nothing changed.
+    AlreadyClosed,
+}
+
+/// The pool limits a create is admitted against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caps {
+    /// Open sessions across all apps.
+    pub max_live: u32,
+    /// Open sessions of one app.
+    pub max_per_app: u32,
+}
+
+/// The ledger's answer to an atomic capped create.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Inserted.
+    Admitted,
+    /// The global cap is reached; nothing was written.
+    PoolFull,
+    /// The app's cap is reached; nothing was written.
+    AppQuotaReached,
+}
+
+/// A multi-turn conversation between one app and one agent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    /// Its id.
+    pub id: SessionId,
+    /// The app that created and owns it.
+    pub app: AppName,
+    /// The agent it talks to.
+    pub agent: AgentName,
+    /// The creator's metadata.
+    pub meta: Meta,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When its last turn completed.
+    pub last_turn_at: Option<Timestamp>,
+    /// Completed turns.
+    pub turn_count: u32,
+    /// Open or closed.
+    pub state: SessionState,
+}
+
+impl Session {
+    /// A new open session.
+    pub fn open(id: SessionId, app: AppName, agent: AgentName, meta: Meta, now: Timestamp) -> Self {
+        Self { id, app, agent, meta, created_at: now, last_turn_at: None, turn_count: 0, state: SessionState::Open }
+    }
+
+    /// Whether `app` may see this session at all (isolation).
+    pub fn is_visible_to(&self, app: &AppName) -> bool {
+        &self.app == app
+    }
+
+    /// Whether it is open.
+    pub fn is_open(&self) -> bool {
+        matches!(self.state, SessionState::Open)
+    }
+
+    /// The time of its last activity: the last turn, else its creation.
+    pub fn last_activity(&self) -> Timestamp {
+        self.last_turn_at.unwrap_or(self.created_at)
+    }
+
+    /// Whether an open session has been idle longer than `ttl` at `now`.
+    pub fn is_idle(&self, now: Timestamp, ttl: Duration) -> bool {
+        self.is_open() && self.last_activity() < now.minus(ttl)
+    }
+
+    /// Whether a closed session was closed longer than `hard_ttl` ago at `now`.
+    pub fn is_expired(&self, now: Timestamp, hard_ttl: Duration) -> bool {
+        match self.state {
+            SessionState::Closed { at, .. } => at < now.minus(hard_ttl),
+            SessionState::Open => false,
+        }
+    }
+
+    /// Closes it; closing a closed session changes nothing.
+    pub fn close(&mut self, at: Timestamp, reason: CloseReason) -> CloseOutcome {
+        match self.state {
+            SessionState::Open => {
+                self.state = SessionState::Closed { at, reason };
+                CloseOutcome::Closed
+            }
+            SessionState::Closed { .. } => CloseOutcome::AlreadyClosed,
+        }
+    }
+
+    /// The index the next turn will get (turns count from 1).
+    pub fn next_turn_index(&self) -> u32 {
+        self.turn_count.saturating_add(1)
+    }
+
+    /// When it was closed, if it was.
+    pub fn closed_at(&self) -> Option<Timestamp> {
+        match self.state {
+            SessionState::Closed { at, .. } => Some(at),
+            SessionState::Open => None,
+        }
+    }
+
+    /// Why it was closed, if it was.
+    pub fn close_reason(&self) -> Option<CloseReason> {
+        match self.state {
+            SessionState::Closed { reason, .. } => Some(reason),
+            SessionState::Open => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session_at(ms: i64) -> Session {
+        Session::open(
+            SessionId::new("abcdefghijklmnop").expect("valid"),
+            AppName::new("a").expect("valid"),
+            AgentName::new("echo").expect("valid"),
+            Meta::default(),
+            Timestamp::from_millis(ms),
+        )
+    }
+
+    #[test]
+    fn closing_twice_is_a_no_op() {
+        let mut s = session_at(0);
+        assert_eq!(s.close(Timestamp::from_millis(5), CloseReason::Client), CloseOutcome::Closed);
+        assert_eq!(s.close(Timestamp::from_millis(9), CloseReason::Ttl), CloseOutcome::AlreadyClosed);
+        assert_eq!(s.closed_at(), Some(Timestamp::from_millis(5)));
+        assert_eq!(s.close_reason(), Some(CloseReason::Client));
+    }
+
+    #[test]
+    fn idleness_counts_from_the_last_turn_else_creation() {
+        let ttl = Duration::from_secs(10);
+        let mut s = session_at(0);
+        assert!(!s.is_idle(Timestamp::from_millis(10_000), ttl));
+        assert!(s.is_idle(Timestamp::from_millis(10_001), ttl));
+        s.last_turn_at = Some(Timestamp::from_millis(5_000));
+        assert!(!s.is_idle(Timestamp::from_millis(10_001), ttl));
+        assert!(s.is_idle(Timestamp::from_millis(15_001), ttl));
+    }
+
+    #[test]
+    fn a_closed_session_is_never_idle_and_expires_after_the_hard_ttl() {
+        let mut s = session_at(0);
+        s.close(Timestamp::from_millis(1_000), CloseReason::Client);
+        assert!(!s.is_idle(Timestamp::from_millis(99_999), Duration::from_secs(1)));
+        assert!(!s.is_expired(Timestamp::from_millis(3_000), Duration::from_secs(2)));
+        assert!(s.is_expired(Timestamp::from_millis(3_001), Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn close_reasons_round_trip_through_their_words() {
+        for r in [CloseReason::Client, CloseReason::Ttl, CloseReason::OpenFailed] {
+            assert_eq!(CloseReason::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(CloseReason::parse("bogus"), None);
+    }
+}

@@ -1,0 +1,161 @@
+use super::Timestamp;
+use serde_json::Value;
+use std::path::{Component, Path};
+
+/// A prompt: not empty or blank.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Prompt(String);
+
+impl std::fmt::Debug for Prompt {
+    // Prompts never go into logs, so Debug shows only their size.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Prompt({} bytes)", self.0.len())
+    }
+}
+
+impl Prompt {
+    /// Accepts a prompt that has something besides whitespace.
+    pub fn new(raw: impl Into<String>) -> Option<Self> {
+        let raw = raw.into();
+        if raw.trim().is_empty() {
+            None
+        } else {
+            Some(Self(raw))
+        }
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Its size in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Never true: a prompt is not empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// A turn as a client asks for it: the prompt and the files the agent should look at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TurnInput {
+    /// The prompt.
+    pub prompt: Prompt,
+    /// Absolute paths inside the allowed roots.
+    pub files: Vec<String>,
+}
+
+impl TurnInput {
+    /// The message the agent receives: the files listed first, the prompt text last.
+    pub fn message(&self) -> String {
+        if self.files.is_empty() {
+            return self.prompt.as_str().to_owned();
+        }
+        let mut out = String::from("Files to look at:\n");
+        for f in &self.files {
+            out.push_str("- ");
+            out.push_str(f);
+            out.push('\n');
+        }
+        out.push('\n');
+        out.push_str(self.prompt.as_str());
+        out
+    }
+}
+
+/// Whether `path` is absolute, has no `..`, and lies under one of `roots`.
+pub(crate) fn path_is_allowed(path: &str, roots: &[String]) -> bool {
+    let p = Path::new(path);
+    if !p.is_absolute() || p.components().any(|c| matches!(c, Component::ParentDir)) {
+        return false;
+    }
+    roots.iter().any(|root| {
+        let root = Path::new(root);
+        root.is_absolute() && !root.components().any(|c| matches!(c, Component::ParentDir)) && p.starts_with(root)
+    })
+}
+
+/// What the agent runtime returns for one completed turn.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TurnOutput {
+    /// The `result.stopReason` of the prompt's JSON-RPC response.
+    pub stop_reason: String,
+    /// The agent's side of the turn, in order, as acpx printed it.
+    pub events: Vec<Value>,
+    /// The concatenated text of the turn's `agent_message_chunk` updates.
+    pub text: String,
+}
+
+/// A completed turn as recorded in the ledger.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Turn {
+    /// 1 for the first completed turn of a session.
+    pub index: u32,
+    /// The prompt as the client sent it.
+    pub prompt: String,
+    /// The files the client listed.
+    pub files: Vec<String>,
+    /// Why the agent stopped.
+    pub stop_reason: String,
+    /// The agent's text.
+    pub text: String,
+    /// The agent's side of the turn.
+    pub events: Vec<Value>,
+    /// When the turn started.
+    pub started_at: Timestamp,
+    /// How long it took.
+    pub duration_ms: u64,
+}
+
+impl Turn {
+    /// When the turn completed.
+    pub fn completed_at(&self) -> Timestamp {
+        Timestamp::from_millis(
+            self.started_at.as_millis().saturating_add(i64::try_from(self.duration_ms).unwrap_or(i64::MAX)),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roots() -> Vec<String> {
+        vec!["/data".to_owned(), "/srv/repos".to_owned()]
+    }
+
+    #[test]
+    fn blank_prompts_are_refused() {
+        assert!(Prompt::new("").is_none());
+        assert!(Prompt::new(" \n\t").is_none());
+        assert!(Prompt::new(" hi ").is_some());
+    }
+
+    #[test]
+    fn files_come_before_the_prompt_which_ends_the_message() {
+        let input = TurnInput {
+            prompt: Prompt::new("hello").expect("non-empty"),
+            files: vec!["/data/x.txt".into(), "/data/y.txt".into()],
+        };
+        let m = input.message();
+        assert!(m.contains("/data/x.txt") && m.contains("/data/y.txt"));
+        assert!(m.ends_with("hello"));
+        let plain = TurnInput { prompt: Prompt::new("hello").expect("non-empty"), files: vec![] };
+        assert_eq!(plain.message(), "hello");
+    }
+
+    #[test]
+    fn paths_must_stay_inside_the_allowed_roots() {
+        assert!(path_is_allowed("/data/x.txt", &roots()));
+        assert!(path_is_allowed("/srv/repos/a/b.rs", &roots()));
+        assert!(!path_is_allowed("/etc/passwd", &roots()));
+        assert!(!path_is_allowed("/data/../etc/passwd", &roots()));
+        assert!(!path_is_allowed("data/x.txt", &roots()));
+        assert!(!path_is_allowed("/database/x", &roots()));
+        assert!(!path_is_allowed("/data/x", &[]));
+    }
+}

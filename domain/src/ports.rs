@@ -1,0 +1,114 @@
+//! What the core needs from the world. Adapters implement these; the use
+//! cases see only the traits.
+
+use crate::error::{LedgerError, RuntimeError};
+use crate::model::{
+    Admission, AgentName, ApiToken, AppName, AppRecord, AuditEvent, Caps, CloseReason, ListQuery, RunOutcome,
+    RunRecord, RunRequest, Session, SessionId, Timestamp, TokenHash, Turn, TurnOutput,
+};
+use async_trait::async_trait;
+use std::time::Duration;
+
+/// Durable storage of apps, sessions, turns, audit events and runs.
+///
+/// Every method that changes more than one row MUST do so atomically.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Ledger: Send + Sync {
+    /// Stores a new app. A taken name MUST be `Conflict`.
+    async fn insert_app(&self, app: &AppRecord) -> Result<(), LedgerError>;
+    /// The app whose current token hashes to `hash`, revoked or not.
+    async fn app_by_token_hash(&self, hash: &TokenHash) -> Result<Option<AppRecord>, LedgerError>;
+    /// Every app, by name.
+    async fn list_apps(&self) -> Result<Vec<AppRecord>, LedgerError>;
+    /// Revokes an active app; `false` when there is no active app of that name.
+    async fn revoke_app(&self, name: &AppName, at: Timestamp) -> Result<bool, LedgerError>;
+    /// Replaces an active app's token hash; `false` when there is no active app of that name.
+    async fn replace_token(&self, name: &AppName, hash: &TokenHash) -> Result<bool, LedgerError>;
+
+    /// Admits and inserts `session` with its `create` audit event in one
+    /// transaction: counting open sessions and inserting MUST NOT race, so
+    /// concurrent creates never exceed `caps`, not even by one.
+    async fn create_session(&self, session: &Session, caps: Caps, event: &AuditEvent)
+        -> Result<Admission, LedgerError>;
+    /// The session with this id, whoever owns it.
+    async fn session(&self, id: &SessionId) -> Result<Option<Session>, LedgerError>;
+    /// An app's sessions, newest first (`created_at` then `id`, both descending),
+    /// after the query's cursor, at most `limit`.
+    async fn list_sessions(&self, app: &AppName, query: &ListQuery) -> Result<Vec<Session>, LedgerError>;
+    /// Open sessions across all apps.
+    async fn count_open_sessions(&self) -> Result<u64, LedgerError>;
+    /// Stores a completed turn, sets the session's `turn_count` to its index and
+    /// `last_turn_at` to its completion, and appends `event`, in one transaction.
+    async fn record_turn(&self, id: &SessionId, turn: &Turn, event: &AuditEvent) -> Result<(), LedgerError>;
+    /// Appends an audit event.
+    async fn record_event(&self, id: &SessionId, event: &AuditEvent) -> Result<(), LedgerError>;
+    /// Closes an open session and appends `event`, in one transaction; `false`
+    /// (and nothing written) when it was already closed or does not exist.
+    async fn close_session(&self, id: &SessionId, at: Timestamp, reason: CloseReason, event: &AuditEvent)
+        -> Result<bool, LedgerError>;
+    /// A session's turns, by index.
+    async fn turns(&self, id: &SessionId) -> Result<Vec<Turn>, LedgerError>;
+    /// A session's audit events, in order of writing.
+    async fn events(&self, id: &SessionId) -> Result<Vec<AuditEvent>, LedgerError>;
+    /// Open sessions whose last activity (`last_turn_at`, else `created_at`) is before `before`.
+    async fn idle_sessions(&self, before: Timestamp) -> Result<Vec<Session>, LedgerError>;
+    /// Deletes sessions closed before `before`, with their turns and events; how many.
+    async fn purge_closed(&self, before: Timestamp) -> Result<u64, LedgerError>;
+    /// Records a one-shot run.
+    async fn record_run(&self, run: &RunRecord) -> Result<(), LedgerError>;
+}
+
+/// The agent side of a session, as the runtime needs to address it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentSession {
+    /// The owning app (part of the working directory).
+    pub app: AppName,
+    /// The session id (also the agent-side session name).
+    pub id: SessionId,
+    /// The configured agent.
+    pub agent: AgentName,
+}
+
+/// Runs ACP agent sessions.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait AgentRuntime: Send + Sync {
+    /// Starts the agent-side session.
+    async fn open(&self, session: &AgentSession) -> Result<(), RuntimeError>;
+    /// Sends one message and returns the completed turn. Past `timeout` the
+    /// runtime MUST really stop the agent's work and reap every process of
+    /// the turn before answering `Timeout`.
+    async fn prompt(&self, session: &AgentSession, message: &str, timeout: Duration)
+        -> Result<TurnOutput, RuntimeError>;
+    /// Closes the agent-side session. It MUST answer promptly and MAY finish
+    /// the work in the background; closing a gone session is not an error.
+    async fn close(&self, session: &AgentSession) -> Result<(), RuntimeError>;
+}
+
+/// Runs one-shot `claude -p` jobs.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait OneShotRunner: Send + Sync {
+    /// Runs the job to its end, its failure, or its timeout (killing its processes).
+    async fn run(&self, request: &RunRequest) -> RunOutcome;
+}
+
+/// The time.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now(&self) -> Timestamp;
+    /// Completes after `d`.
+    async fn sleep(&self, d: Duration);
+}
+
+/// Unguessable values.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait IdSource: Send + Sync {
+    /// A new session id with at least 96 random bits.
+    fn session_id(&self) -> SessionId;
+    /// A new bearer token with at least 128 random bits.
+    fn token(&self) -> ApiToken;
+}

@@ -1,0 +1,295 @@
+//! The session use cases and the policies they hold.
+
+use crate::error::{Error, RuntimeError};
+use crate::model::{
+    Admission, AgentName, AppName, AuditEvent, AuditKind, CloseOutcome, CloseReason, ListCursor, ListQuery, Meta,
+    Prompt, Session, SessionId, SessionPage, StatusFilter, Turn, TurnInput,
+};
+use crate::policy::SessionPolicy;
+use crate::ports::{AgentRuntime, AgentSession, Clock, IdSource, Ledger};
+use crate::turn_gate::TurnGate;
+use futures::future::{select, Either};
+use serde_json::{json, Value};
+use std::pin::pin;
+use std::sync::Arc;
+
+/// What a create request carries, still unvalidated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSession {
+    /// The agent's name.
+    pub agent: String,
+    /// The creator's metadata, if any.
+    pub meta: Option<Value>,
+}
+
+/// What a turn request carries, still unvalidated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TurnRequest {
+    /// The prompt.
+    pub prompt: String,
+    /// Paths the agent should look at.
+    pub files: Vec<String>,
+}
+
+/// What a listing request carries, still unvalidated.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListRequest {
+    /// `open`, `closed` or `all` (the default).
+    pub status: Option<String>,
+    /// Page size.
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// What one sweep pass did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SweepReport {
+    /// Idle sessions closed.
+    pub soft_closed: u64,
+    /// Long-closed sessions deleted.
+    pub hard_deleted: u64,
+}
+
+/// The session surface: create, turn, read, list, close, sweep.
+pub struct Sessions {
+    ledger: Arc<dyn Ledger>,
+    runtime: Arc<dyn AgentRuntime>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdSource>,
+    policy: SessionPolicy,
+    gate: TurnGate,
+}
+
+impl Sessions {
+    /// Builds the use cases over their ports.
+    pub fn new(
+        ledger: Arc<dyn Ledger>,
+        runtime: Arc<dyn AgentRuntime>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdSource>,
+        policy: SessionPolicy,
+    ) -> Self {
+        Self { ledger, runtime, clock, ids, policy, gate: TurnGate::default() }
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &SessionPolicy {
+        &self.policy
+    }
+
+    /// Creates a session for `app`, admitted against the caps atomically.
+    pub async fn create(&self, app: &AppName, req: NewSession) -> Result<Session, Error> {
+        let agent = AgentName::new(req.agent.clone())
+            .ok()
+            .filter(|a| self.policy.agents.contains(a))
+            .ok_or_else(|| Error::invalid("agent", format!("unknown agent {:?}; configured: {}", req.agent, self.agent_list())))?;
+        let meta = match req.meta {
+            None | Some(Value::Null) => Meta::default(),
+            Some(v) => Meta::new(v).map_err(|e| Error::invalid("meta", e.to_string()))?,
+        };
+        let now = self.clock.now();
+        let session = Session::open(self.ids.session_id(), app.clone(), agent, meta, now);
+        let event = AuditEvent { kind: AuditKind::Create, at: now, detail: json!({ "agent": session.agent.as_str() }) };
+        match self.ledger.create_session(&session, self.policy.caps(), &event).await? {
+            Admission::Admitted => {}
+            Admission::PoolFull => {
+                return Err(Error::PoolFull {
+                    max_live: self.policy.max_live_sessions,
+                    retry_after_secs: self.policy.pool_retry_after.as_secs().max(1),
+                })
+            }
+            Admission::AppQuotaReached => {
+                return Err(Error::AppQuotaReached { max_per_app: self.policy.max_sessions_per_app })
+            }
+        }
+        if let Err(e) = self.runtime.open(&agent_session(&session)).await {
+            // The slot was taken before the agent started (so that a burst never spawns
+            // more agents than the caps allow); give it back, keeping the audit trail.
+            let at = self.clock.now();
+            let detail = json!({ "reason": CloseReason::OpenFailed.as_str(), "error": e.to_string() });
+            let close = AuditEvent { kind: AuditKind::Close, at, detail };
+            self.ledger.close_session(&session.id, at, CloseReason::OpenFailed, &close).await?;
+            return Err(agent_error(e, &self.policy));
+        }
+        Ok(session)
+    }
+
+    /// The session, if `app` owns it.
+    pub async fn get(&self, app: &AppName, id: &str) -> Result<Session, Error> {
+        let id = SessionId::new(id).map_err(|_| Error::NotFound)?;
+        match self.ledger.session(&id).await? {
+            Some(s) if s.is_visible_to(app) => Ok(s),
+            _ => Err(Error::NotFound),
+        }
+    }
+
+    /// Runs one turn: in arrival order, never two at once on one session.
+    pub async fn turn(&self, app: &AppName, id: &str, req: TurnRequest) -> Result<Turn, Error> {
+        let input = self.validate_turn(req)?;
+        let session = self.get(app, id).await?;
+        if !session.is_open() {
+            return Err(Error::Gone);
+        }
+        let _permit = {
+            let enter = pin!(self.gate.enter(&session.id));
+            let give_up = pin!(self.clock.sleep(self.policy.turn_timeout));
+            match select(enter, give_up).await {
+                Either::Left((permit, _)) => permit,
+                Either::Right(_) => return Err(Error::Busy),
+            }
+        };
+        // Re-read: the turn before this one, or a close, may have changed it while we waited.
+        let session = self.get(app, id).await?;
+        if !session.is_open() {
+            return Err(Error::Gone);
+        }
+        let started_at = self.clock.now();
+        let outcome =
+            self.runtime.prompt(&agent_session(&session), &input.message(), self.policy.turn_timeout).await;
+        let finished = self.clock.now();
+        let duration_ms = finished.millis_since(started_at);
+        match outcome {
+            Ok(out) => {
+                let turn = Turn {
+                    index: session.next_turn_index(),
+                    prompt: input.prompt.as_str().to_owned(),
+                    files: input.files,
+                    stop_reason: out.stop_reason,
+                    text: out.text,
+                    events: out.events,
+                    started_at,
+                    duration_ms,
+                };
+                let detail = json!({ "turn_index": turn.index, "stop_reason": turn.stop_reason, "duration_ms": duration_ms });
+                let event = AuditEvent { kind: AuditKind::Turn, at: turn.completed_at(), detail };
+                self.ledger.record_turn(&session.id, &turn, &event).await?;
+                Ok(turn)
+            }
+            Err(e) => {
+                let err = agent_error(e, &self.policy);
+                let detail = json!({ "error": err.to_string(), "duration_ms": duration_ms });
+                let event = AuditEvent { kind: AuditKind::TurnFailed, at: finished, detail };
+                self.ledger.record_event(&session.id, &event).await?;
+                Err(err)
+            }
+        }
+    }
+
+    /// A page of `app`'s sessions, newest first.
+    pub async fn list(&self, app: &AppName, req: ListRequest) -> Result<SessionPage, Error> {
+        let status = match req.status.as_deref() {
+            None => StatusFilter::All,
+            Some(s) => StatusFilter::parse(s)
+                .ok_or_else(|| Error::invalid("status", format!("must be open, closed or all, not {s:?}")))?,
+        };
+        let limit = req.limit.unwrap_or(self.policy.default_page);
+        if limit == 0 || limit > self.policy.max_page {
+            return Err(Error::invalid("limit", format!("must be between 1 and {}", self.policy.max_page)));
+        }
+        let cursor = match req.cursor.as_deref() {
+            None | Some("") => None,
+            Some(c) => Some(
+                ListCursor::parse(c)
+                    .ok_or_else(|| Error::invalid("cursor", "is not a cursor this server issued"))?,
+            ),
+        };
+        // One extra row tells whether another page follows.
+        let query = ListQuery { status, limit: limit + 1, cursor };
+        let mut sessions = self.ledger.list_sessions(app, &query).await?;
+        let next_cursor = if sessions.len() > limit as usize {
+            sessions.truncate(limit as usize);
+            sessions.last().map(ListCursor::after)
+        } else {
+            None
+        };
+        Ok(SessionPage { sessions, next_cursor })
+    }
+
+    /// Closes the session; closing again is a no-op that says so.
+    pub async fn close(&self, app: &AppName, id: &str) -> Result<CloseOutcome, Error> {
+        let session = self.get(app, id).await?;
+        if !session.is_open() {
+            return Ok(CloseOutcome::AlreadyClosed);
+        }
+        let at = self.clock.now();
+        let event = AuditEvent { kind: AuditKind::Close, at, detail: json!({ "reason": CloseReason::Client.as_str() }) };
+        if !self.ledger.close_session(&session.id, at, CloseReason::Client, &event).await? {
+            return Ok(CloseOutcome::AlreadyClosed);
+        }
+        // The ledger is the truth; an agent that fails to close is reaped by its own idle TTL.
+        let _ = self.runtime.close(&agent_session(&session)).await;
+        Ok(CloseOutcome::Closed)
+    }
+
+    /// The session's completed turns.
+    pub async fn turns(&self, app: &AppName, id: &str) -> Result<Vec<Turn>, Error> {
+        let session = self.get(app, id).await?;
+        Ok(self.ledger.turns(&session.id).await?)
+    }
+
+    /// The session's audit trail.
+    pub async fn events(&self, app: &AppName, id: &str) -> Result<Vec<AuditEvent>, Error> {
+        let session = self.get(app, id).await?;
+        Ok(self.ledger.events(&session.id).await?)
+    }
+
+    /// Open sessions across all apps.
+    pub async fn live_count(&self) -> Result<u64, Error> {
+        Ok(self.ledger.count_open_sessions().await?)
+    }
+
+    /// One sweeper pass: close idle sessions, delete long-closed ones.
+    pub async fn sweep_once(&self) -> Result<SweepReport, Error> {
+        let now = self.clock.now();
+        let mut report = SweepReport::default();
+        for session in self.ledger.idle_sessions(now.minus(self.policy.session_ttl)).await? {
+            // The ledger's answer may be a moment old: the domain decides.
+            if !session.is_idle(now, self.policy.session_ttl) {
+                continue;
+            }
+            let detail = json!({ "reason": CloseReason::Ttl.as_str(), "last_activity": session.last_activity().as_secs() });
+            let event = AuditEvent { kind: AuditKind::SweepClose, at: now, detail };
+            if self.ledger.close_session(&session.id, now, CloseReason::Ttl, &event).await? {
+                report.soft_closed += 1;
+                let _ = self.runtime.close(&agent_session(&session)).await;
+            }
+        }
+        report.hard_deleted = self.ledger.purge_closed(now.minus(self.policy.session_hard_ttl)).await?;
+        Ok(report)
+    }
+
+    fn validate_turn(&self, req: TurnRequest) -> Result<TurnInput, Error> {
+        if req.prompt.len() > self.policy.max_prompt_bytes {
+            return Err(Error::TooLarge { field: "prompt".into(), got: req.prompt.len(), limit: self.policy.max_prompt_bytes });
+        }
+        let prompt = Prompt::new(req.prompt).ok_or_else(|| Error::invalid("prompt", "must not be empty"))?;
+        for (i, f) in req.files.iter().enumerate() {
+            if !crate::model::path_is_allowed(f, &self.policy.allowed_roots) {
+                return Err(Error::invalid(
+                    format!("files[{i}]"),
+                    format!("{f:?} is not an absolute path without '..' inside the allowed roots"),
+                ));
+            }
+        }
+        Ok(TurnInput { prompt, files: req.files })
+    }
+
+    fn agent_list(&self) -> String {
+        self.policy.agents.iter().map(AgentName::as_str).collect::<Vec<_>>().join(", ")
+    }
+}
+
+fn agent_session(s: &Session) -> AgentSession {
+    AgentSession { app: s.app.clone(), id: s.id.clone(), agent: s.agent.clone() }
+}
+
+fn agent_error(e: RuntimeError, policy: &SessionPolicy) -> Error {
+    match e {
+        RuntimeError::Timeout { stderr_tail } => Error::Timeout { timeout_secs: policy.turn_timeout.as_secs(), stderr_tail },
+        RuntimeError::NoSuchSession { message, stderr_tail } => {
+            Error::AgentFailed { message: format!("the agent session is gone: {message}"), stderr_tail }
+        }
+        RuntimeError::Failed { message, stderr_tail } => Error::AgentFailed { message, stderr_tail },
+    }
+}
