@@ -33,7 +33,8 @@ impl Apps {
     pub async fn add(&self, name: &str) -> Result<(AppName, ApiToken), Error> {
         let name = AppName::new(name).map_err(|e| Error::invalid("name", e.to_string()))?;
         let token = self.ids.token();
-        let record = AppRecord { name: name.clone(), token_hash: token.hash(), created_at: self.clock.now(), revoked_at: None };
+        let record =
+            AppRecord { name: name.clone(), token_hash: token.hash(), created_at: self.clock.now(), revoked_at: None };
         match self.ledger.insert_app(&record).await {
             Ok(()) => Ok((name, token)),
             Err(LedgerError::Conflict(_)) => Err(Error::AppExists(name.to_string())),

@@ -45,8 +45,13 @@ pub trait Ledger: Send + Sync {
     async fn record_event(&self, id: &SessionId, event: &AuditEvent) -> Result<(), LedgerError>;
     /// Closes an open session and appends `event`, in one transaction; `false`
     /// (and nothing written) when it was already closed or does not exist.
-    async fn close_session(&self, id: &SessionId, at: Timestamp, reason: CloseReason, event: &AuditEvent)
-        -> Result<bool, LedgerError>;
+    async fn close_session(
+        &self,
+        id: &SessionId,
+        at: Timestamp,
+        reason: CloseReason,
+        event: &AuditEvent,
+    ) -> Result<bool, LedgerError>;
     /// A session's turns, by index.
     async fn turns(&self, id: &SessionId) -> Result<Vec<Turn>, LedgerError>;
     /// A session's audit events, in order of writing.
@@ -79,8 +84,12 @@ pub trait AgentRuntime: Send + Sync {
     /// Sends one message and returns the completed turn. Past `timeout` the
     /// runtime MUST really stop the agent's work and reap every process of
     /// the turn before answering `Timeout`.
-    async fn prompt(&self, session: &AgentSession, message: &str, timeout: Duration)
-        -> Result<TurnOutput, RuntimeError>;
+    async fn prompt(
+        &self,
+        session: &AgentSession,
+        message: &str,
+        timeout: Duration,
+    ) -> Result<TurnOutput, RuntimeError>;
     /// Closes the agent-side session. It MUST answer promptly and MAY finish
     /// the work in the background; closing a gone session is not an error.
     async fn close(&self, session: &AgentSession) -> Result<(), RuntimeError>;

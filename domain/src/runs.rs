@@ -52,7 +52,12 @@ pub struct Runs {
 
 impl Runs {
     /// Builds the use case over its ports.
-    pub fn new(ledger: Arc<dyn Ledger>, runner: Arc<dyn OneShotRunner>, clock: Arc<dyn Clock>, policy: RunPolicy) -> Self {
+    pub fn new(
+        ledger: Arc<dyn Ledger>,
+        runner: Arc<dyn OneShotRunner>,
+        clock: Arc<dyn Clock>,
+        policy: RunPolicy,
+    ) -> Self {
         Self { ledger, runner, clock, policy }
     }
 
@@ -80,14 +85,21 @@ impl Runs {
 
     fn validate(&self, input: RunInput) -> Result<RunRequest, Error> {
         if input.prompt.len() > self.policy.max_prompt_bytes {
-            return Err(Error::TooLarge { field: "prompt".into(), got: input.prompt.len(), limit: self.policy.max_prompt_bytes });
+            return Err(Error::TooLarge {
+                field: "prompt".into(),
+                got: input.prompt.len(),
+                limit: self.policy.max_prompt_bytes,
+            });
         }
         let prompt = Prompt::new(input.prompt).ok_or_else(|| Error::invalid("prompt", "must not be empty"))?;
         let timeout = match input.timeout_secs {
             None => self.policy.default_timeout,
             Some(0) => return Err(Error::invalid("timeout_secs", "must be at least 1")),
             Some(s) if Duration::from_secs(s) > self.policy.max_timeout => {
-                return Err(Error::invalid("timeout_secs", format!("must be at most {}", self.policy.max_timeout.as_secs())))
+                return Err(Error::invalid(
+                    "timeout_secs",
+                    format!("must be at most {}", self.policy.max_timeout.as_secs()),
+                ))
             }
             Some(s) => Duration::from_secs(s),
         };

@@ -80,10 +80,10 @@ impl Sessions {
 
     /// Creates a session for `app`, admitted against the caps atomically.
     pub async fn create(&self, app: &AppName, req: NewSession) -> Result<Session, Error> {
-        let agent = AgentName::new(req.agent.clone())
-            .ok()
-            .filter(|a| self.policy.agents.contains(a))
-            .ok_or_else(|| Error::invalid("agent", format!("unknown agent {:?}; configured: {}", req.agent, self.agent_list())))?;
+        let agent =
+            AgentName::new(req.agent.clone()).ok().filter(|a| self.policy.agents.contains(a)).ok_or_else(|| {
+                Error::invalid("agent", format!("unknown agent {:?}; configured: {}", req.agent, self.agent_list()))
+            })?;
         let meta = match req.meta {
             None | Some(Value::Null) => Meta::default(),
             Some(v) => Meta::new(v).map_err(|e| Error::invalid("meta", e.to_string()))?,
@@ -145,8 +145,7 @@ impl Sessions {
             return Err(Error::Gone);
         }
         let started_at = self.clock.now();
-        let outcome =
-            self.runtime.prompt(&agent_session(&session), &input.message(), self.policy.turn_timeout).await;
+        let outcome = self.runtime.prompt(&agent_session(&session), &input.message(), self.policy.turn_timeout).await;
         let finished = self.clock.now();
         let duration_ms = finished.millis_since(started_at);
         match outcome {
@@ -161,7 +160,8 @@ impl Sessions {
                     started_at,
                     duration_ms,
                 };
-                let detail = json!({ "turn_index": turn.index, "stop_reason": turn.stop_reason, "duration_ms": duration_ms });
+                let detail =
+                    json!({ "turn_index": turn.index, "stop_reason": turn.stop_reason, "duration_ms": duration_ms });
                 let event = AuditEvent { kind: AuditKind::Turn, at: turn.completed_at(), detail };
                 self.ledger.record_turn(&session.id, &turn, &event).await?;
                 Ok(turn)
@@ -190,8 +190,7 @@ impl Sessions {
         let cursor = match req.cursor.as_deref() {
             None | Some("") => None,
             Some(c) => Some(
-                ListCursor::parse(c)
-                    .ok_or_else(|| Error::invalid("cursor", "is not a cursor this server issued"))?,
+                ListCursor::parse(c).ok_or_else(|| Error::invalid("cursor", "is not a cursor this server issued"))?,
             ),
         };
         // One extra row tells whether another page follows.
@@ -213,7 +212,8 @@ impl Sessions {
             return Ok(CloseOutcome::AlreadyClosed);
         }
         let at = self.clock.now();
-        let event = AuditEvent { kind: AuditKind::Close, at, detail: json!({ "reason": CloseReason::Client.as_str() }) };
+        let event =
+            AuditEvent { kind: AuditKind::Close, at, detail: json!({ "reason": CloseReason::Client.as_str() }) };
         if !self.ledger.close_session(&session.id, at, CloseReason::Client, &event).await? {
             return Ok(CloseOutcome::AlreadyClosed);
         }
@@ -248,7 +248,8 @@ impl Sessions {
             if !session.is_idle(now, self.policy.session_ttl) {
                 continue;
             }
-            let detail = json!({ "reason": CloseReason::Ttl.as_str(), "last_activity": session.last_activity().as_secs() });
+            let detail =
+                json!({ "reason": CloseReason::Ttl.as_str(), "last_activity": session.last_activity().as_secs() });
             let event = AuditEvent { kind: AuditKind::SweepClose, at: now, detail };
             if self.ledger.close_session(&session.id, now, CloseReason::Ttl, &event).await? {
                 report.soft_closed += 1;
@@ -261,7 +262,11 @@ impl Sessions {
 
     fn validate_turn(&self, req: TurnRequest) -> Result<TurnInput, Error> {
         if req.prompt.len() > self.policy.max_prompt_bytes {
-            return Err(Error::TooLarge { field: "prompt".into(), got: req.prompt.len(), limit: self.policy.max_prompt_bytes });
+            return Err(Error::TooLarge {
+                field: "prompt".into(),
+                got: req.prompt.len(),
+                limit: self.policy.max_prompt_bytes,
+            });
         }
         let prompt = Prompt::new(req.prompt).ok_or_else(|| Error::invalid("prompt", "must not be empty"))?;
         for (i, f) in req.files.iter().enumerate() {
@@ -286,7 +291,9 @@ fn agent_session(s: &Session) -> AgentSession {
 
 fn agent_error(e: RuntimeError, policy: &SessionPolicy) -> Error {
     match e {
-        RuntimeError::Timeout { stderr_tail } => Error::Timeout { timeout_secs: policy.turn_timeout.as_secs(), stderr_tail },
+        RuntimeError::Timeout { stderr_tail } => {
+            Error::Timeout { timeout_secs: policy.turn_timeout.as_secs(), stderr_tail }
+        }
         RuntimeError::NoSuchSession { message, stderr_tail } => {
             Error::AgentFailed { message: format!("the agent session is gone: {message}"), stderr_tail }
         }

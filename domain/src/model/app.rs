@@ -78,10 +78,7 @@ mod tests {
     #[test]
     fn a_token_hashes_to_its_sha256_hex() {
         let h = ApiToken::new("abc").hash();
-        assert_eq!(
-            h.as_str(),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(h.as_str(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         assert!(h.matches(&TokenHash::from_stored(h.as_str())));
         assert!(!h.matches(&ApiToken::new("abd").hash()));
     }

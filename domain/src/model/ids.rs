@@ -11,9 +11,7 @@ fn check_chars(kind: &str, s: &str, min: usize, max: usize, extra: &[char]) -> R
     }
     if !s.chars().all(|c| c.is_ascii_alphanumeric() || extra.contains(&c)) {
         let allowed: String = extra.iter().collect();
-        return Err(InvalidName(format!(
-            "{kind} may only contain ASCII letters, digits and '{allowed}'"
-        )));
+        return Err(InvalidName(format!("{kind} may only contain ASCII letters, digits and '{allowed}'")));
     }
     Ok(())
 }

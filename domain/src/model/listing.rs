@@ -96,7 +96,10 @@ mod tests {
 
     #[test]
     fn a_cursor_round_trips_through_its_text() {
-        let c = ListCursor { created_at: Timestamp::from_millis(1234), id: SessionId::new("abcdefghijklmnop-_").expect("valid") };
+        let c = ListCursor {
+            created_at: Timestamp::from_millis(1234),
+            id: SessionId::new("abcdefghijklmnop-_").expect("valid"),
+        };
         assert_eq!(ListCursor::parse(&c.to_string()), Some(c));
         assert_eq!(ListCursor::parse("garbage"), None);
         assert_eq!(ListCursor::parse("12.short"), None);

@@ -18,5 +18,5 @@ pub use meta::Meta;
 pub use run::{RunOutcome, RunRecord, RunRequest};
 pub use session::{Admission, Caps, CloseOutcome, CloseReason, Session, SessionState};
 pub use time::Timestamp;
-pub use turn::{Prompt, Turn, TurnInput, TurnOutput};
 pub(crate) use turn::path_is_allowed;
+pub use turn::{Prompt, Turn, TurnInput, TurnOutput};

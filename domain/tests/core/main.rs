@@ -1,0 +1,6 @@
+//! The core's use cases, proven against mocked ports: one test binary.
+
+mod apps;
+mod runs;
+mod sessions;
+mod support;

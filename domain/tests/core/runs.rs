@@ -1,0 +1,124 @@
+use crate::support::{app, TestClock};
+use clawdforge_domain::model::RunOutcome;
+use clawdforge_domain::ports::{MockLedger, MockOneShotRunner};
+use clawdforge_domain::runs::{RunInput, RunPolicy, Runs};
+use clawdforge_domain::{Error, LedgerError};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn runs(ledger: MockLedger, runner: MockOneShotRunner) -> Runs {
+    let policy = RunPolicy {
+        max_prompt_bytes: 32,
+        default_timeout: Duration::from_secs(30),
+        max_timeout: Duration::from_secs(60),
+    };
+    Runs::new(Arc::new(ledger), Arc::new(runner), Arc::new(TestClock::at_secs(1_700_000_000)), policy)
+}
+
+fn input(prompt: &str) -> RunInput {
+    RunInput { prompt: prompt.into(), ..RunInput::default() }
+}
+
+#[tokio::test]
+async fn a_run_is_recorded_with_its_outcome_and_never_its_prompt() {
+    let mut runner = MockOneShotRunner::new();
+    runner
+        .expect_run()
+        .withf(|r| {
+            r.prompt.as_str() == "say hi"
+                && r.model.as_deref() == Some("sonnet")
+                && r.timeout == Duration::from_secs(30)
+        })
+        .returning(|_| RunOutcome::Completed {
+            result: json!({"hello": "world"}),
+            stop_reason: Some("end_turn".into()),
+            duration_ms: 42,
+            cost_usd: Some(0.01),
+        });
+    let mut ledger = MockLedger::new();
+    ledger
+        .expect_record_run()
+        .withf(|r| {
+            r.app == app("a")
+                && r.ok
+                && r.model.as_deref() == Some("sonnet")
+                && r.duration_ms == 42
+                && r.stop_reason.as_deref() == Some("end_turn")
+                && r.error.is_none()
+                && !format!("{r:?}").contains("say hi")
+        })
+        .times(1)
+        .returning(|_| Ok(()));
+    let out = runs(ledger, runner)
+        .run(&app("a"), RunInput { model: Some("sonnet".into()), ..input("say hi") })
+        .await
+        .expect("ran");
+    assert!(out.is_ok());
+}
+
+#[tokio::test]
+async fn a_failed_run_is_an_outcome_recorded_as_not_ok_with_its_error() {
+    let mut runner = MockOneShotRunner::new();
+    runner.expect_run().returning(|_| RunOutcome::Failed {
+        error: "claude exit 1".into(),
+        stderr: "boom".into(),
+        duration_ms: 5,
+        stop_reason: "error".into(),
+    });
+    let mut ledger = MockLedger::new();
+    ledger
+        .expect_record_run()
+        .withf(|r| !r.ok && r.error.as_deref() == Some("claude exit 1") && r.stop_reason.as_deref() == Some("error"))
+        .times(1)
+        .returning(|_| Ok(()));
+    let out = runs(ledger, runner).run(&app("a"), input("x")).await.expect("outcome");
+    assert!(!out.is_ok());
+}
+
+#[tokio::test]
+async fn a_timed_out_run_is_recorded_with_stop_reason_timeout() {
+    let mut runner = MockOneShotRunner::new();
+    runner
+        .expect_run()
+        .withf(|r| r.timeout == Duration::from_secs(7))
+        .returning(|_| RunOutcome::TimedOut { stderr: String::new(), duration_ms: 7000 });
+    let mut ledger = MockLedger::new();
+    ledger
+        .expect_record_run()
+        .withf(|r| !r.ok && r.stop_reason.as_deref() == Some("timeout"))
+        .times(1)
+        .returning(|_| Ok(()));
+    let out =
+        runs(ledger, runner).run(&app("a"), RunInput { timeout_secs: Some(7), ..input("x") }).await.expect("outcome");
+    assert_eq!(out.stop_reason(), Some("timeout"));
+}
+
+#[tokio::test]
+async fn bad_run_inputs_are_refused_before_claude_is_started() {
+    let r = runs(MockLedger::new(), MockOneShotRunner::new());
+    let cases = [
+        (input(" "), "prompt"),
+        (RunInput { timeout_secs: Some(0), ..input("x") }, "timeout_secs"),
+        (RunInput { timeout_secs: Some(61), ..input("x") }, "timeout_secs"),
+        (RunInput { max_turns: Some(0), ..input("x") }, "max_turns"),
+    ];
+    for (req, field) in cases {
+        let got = r.run(&app("a"), req).await;
+        assert!(matches!(got, Err(Error::Invalid { field: ref f, .. }) if f == field), "{field}: {got:?}");
+    }
+    assert_eq!(
+        r.run(&app("a"), input(&"x".repeat(33))).await,
+        Err(Error::TooLarge { field: "prompt".into(), got: 33, limit: 32 })
+    );
+}
+
+#[tokio::test]
+async fn a_ledger_failure_while_recording_is_an_internal_error() {
+    let mut runner = MockOneShotRunner::new();
+    runner.expect_run().returning(|_| RunOutcome::TimedOut { stderr: String::new(), duration_ms: 1 });
+    let mut ledger = MockLedger::new();
+    ledger.expect_record_run().returning(|_| Err(LedgerError::Unavailable("disk full".into())));
+    let got = runs(ledger, runner).run(&app("a"), input("x")).await;
+    assert!(matches!(got, Err(Error::Internal(ref m)) if m.contains("disk full")), "{got:?}");
+}
