@@ -1,27 +1,59 @@
-//! clawdforge: the binary. Parses the CLI and hands off to the composition root.
+//! clawdforge: the binary. Parses the CLI, loads the configuration and hands
+//! off to the composition root.
 
+mod cli;
+mod commands;
+mod config;
 mod echo;
+mod serve;
+mod wiring;
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
+use cli::{Cli, Command};
 use std::process::ExitCode;
-
-/// Self-hosted gateway for driving AI coding agents over HTTP.
-#[derive(Debug, Parser)]
-#[command(name = "clawdforge", version, about)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Run the bundled ACP echo agent on stdin/stdout (for acpx).
-    EchoAgent(echo::EchoAgentArgs),
-}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        // The echo agent speaks ACP on stdout: no logging, no config.
         Command::EchoAgent(args) => echo::run(args),
+        Command::Openapi => {
+            print!("{}", clawdforge_adapters::http::openapi_yaml());
+            ExitCode::SUCCESS
+        }
+        _ => run_with_config(cli),
+    }
+}
+
+fn run_with_config(cli: Cli) -> ExitCode {
+    let settings = match config::Config::load(cli.global.config.as_deref(), &cli.overrides()).and_then(|c| c.check()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("clawdforge: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    serve::init_logging(&settings.raw.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("clawdforge: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve { .. } => serve::serve(settings).await,
+            Command::App(cmd) => commands::app(&settings, cmd).await,
+            Command::Sweep => commands::sweep(&settings).await,
+            Command::Openapi | Command::EchoAgent(_) => Ok(()),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("clawdforge: {e}");
+            ExitCode::FAILURE
+        }
     }
 }

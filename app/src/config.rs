@@ -1,0 +1,308 @@
+//! Configuration: embedded defaults, then an optional TOML file, then
+//! `CLAWDFORGE_*` environment variables, then command-line flags.
+//!
+//! Loading reads; it never creates a file or a directory.
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Every setting, as the layers give it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP server binds.
+    pub listen: String,
+    /// Where the ledger, the workspaces and acpx's state live by default.
+    pub data_dir: PathBuf,
+    /// `sqlite` or `memory`.
+    pub ledger: String,
+    /// The SQLite file (default `<data_dir>/ledger.sqlite3`).
+    pub ledger_path: Option<PathBuf>,
+    /// Per-session working directories (default `<data_dir>/workspaces`).
+    pub workspace_root: Option<PathBuf>,
+    /// The acpx executable (default: the project's pinned `node_modules/.bin/acpx`).
+    pub acpx_bin: Option<PathBuf>,
+    /// The HOME acpx keeps its state in (default `<data_dir>/acpx-home`).
+    pub acpx_home: Option<PathBuf>,
+    /// How long acpx keeps an idle agent alive (acpx `--ttl`).
+    pub acpx_queue_ttl_secs: Option<u64>,
+    /// The Claude Code executable for `/run`.
+    pub claude_bin: PathBuf,
+    /// acpx's built-in agents offered to clients.
+    pub builtin_agents: Vec<String>,
+    /// Custom agents: name = command line (the bundled `echo` agent is always there).
+    pub agents: BTreeMap<String, String>,
+    /// `approve-all`, `approve-reads` or `deny-all`.
+    pub permission_mode: String,
+    /// Open sessions across all apps.
+    pub max_live_sessions: u32,
+    /// Open sessions per app.
+    pub max_sessions_per_app: u32,
+    /// Idle time after which a session is closed.
+    pub session_ttl_secs: u64,
+    /// Time after closing after which a session is deleted.
+    pub session_hard_ttl_secs: u64,
+    /// How often the sweeper runs.
+    pub sweep_interval_secs: u64,
+    /// How long a turn may run (and wait for the turn before it).
+    pub turn_timeout_secs: u64,
+    /// The largest prompt in bytes.
+    pub max_prompt_bytes: usize,
+    /// Roots that a turn's `files` must lie under.
+    pub allowed_roots: Vec<PathBuf>,
+    /// The default `/run` timeout.
+    pub run_timeout_secs: u64,
+    /// The largest `/run` timeout a client may ask for.
+    pub run_max_timeout_secs: u64,
+    /// How long running requests may finish after SIGTERM.
+    pub shutdown_grace_secs: u64,
+    /// `text` or `json` log lines.
+    pub log_format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8765".into(),
+            data_dir: PathBuf::from(".clawdforge"),
+            ledger: "sqlite".into(),
+            ledger_path: None,
+            workspace_root: None,
+            acpx_bin: None,
+            acpx_home: None,
+            acpx_queue_ttl_secs: None,
+            claude_bin: PathBuf::from("claude"),
+            builtin_agents: vec!["claude".into(), "codex".into(), "gemini".into()],
+            agents: BTreeMap::new(),
+            permission_mode: "approve-reads".into(),
+            max_live_sessions: 64,
+            max_sessions_per_app: 16,
+            session_ttl_secs: 1800,
+            session_hard_ttl_secs: 7 * 24 * 3600,
+            sweep_interval_secs: 60,
+            turn_timeout_secs: 600,
+            max_prompt_bytes: 256 * 1024,
+            allowed_roots: Vec::new(),
+            run_timeout_secs: 300,
+            run_max_timeout_secs: 1800,
+            shutdown_grace_secs: 30,
+            log_format: "text".into(),
+        }
+    }
+}
+
+/// Flags that override every other layer (only those given).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FlagOverrides {
+    /// `--listen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    /// `--data-dir`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// `--ledger`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<String>,
+    /// `--ledger-path`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ledger_path: Option<PathBuf>,
+}
+
+/// A configuration that cannot be used, in one sentence naming the key.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(String);
+
+/// Which ledger backend to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LedgerChoice {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// In memory, gone at exit.
+    Memory,
+}
+
+/// The configuration, checked and with every default resolved.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The raw layered values.
+    pub raw: Config,
+    /// Parsed `listen`.
+    pub listen: SocketAddr,
+    /// The ledger.
+    pub ledger: LedgerChoice,
+    /// Workspace root.
+    pub workspace_root: PathBuf,
+    /// acpx's HOME.
+    pub acpx_home: PathBuf,
+}
+
+impl Config {
+    /// Layers the file (if any), the environment and the flags over the defaults.
+    pub fn load(file: Option<&Path>, flags: &FlagOverrides) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError(format!("config file {} does not exist or is not a file", path.display())));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment.merge(Env::prefixed("CLAWDFORGE_")).merge(Serialized::globals(flags));
+        figment.extract().map_err(|e| ConfigError(one_sentence(&e)))
+    }
+
+    /// Checks every value and resolves the defaults that depend on others.
+    pub fn check(self) -> Result<Settings, ConfigError> {
+        let bad = |key: &str, why: String| Err(ConfigError(format!("{key} {why}")));
+        let listen: SocketAddr = match self.listen.parse() {
+            Ok(a) => a,
+            Err(_) => return bad("listen", format!("must be an address like 127.0.0.1:8765, not {:?}", self.listen)),
+        };
+        let ledger = match self.ledger.as_str() {
+            "sqlite" => LedgerChoice::Sqlite(self.ledger_path.clone().unwrap_or_else(|| self.data_dir.join("ledger.sqlite3"))),
+            "memory" => LedgerChoice::Memory,
+            other => return bad("ledger", format!("must be sqlite or memory, not {other:?}")),
+        };
+        if !matches!(self.permission_mode.as_str(), "approve-all" | "approve-reads" | "deny-all") {
+            return bad(
+                "permission_mode",
+                format!("must be approve-all, approve-reads or deny-all, not {:?}", self.permission_mode),
+            );
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return bad("log_format", format!("must be text or json, not {:?}", self.log_format));
+        }
+        for (key, v) in [
+            ("max_live_sessions", u64::from(self.max_live_sessions)),
+            ("max_sessions_per_app", u64::from(self.max_sessions_per_app)),
+            ("session_ttl_secs", self.session_ttl_secs),
+            ("session_hard_ttl_secs", self.session_hard_ttl_secs),
+            ("sweep_interval_secs", self.sweep_interval_secs),
+            ("turn_timeout_secs", self.turn_timeout_secs),
+            ("max_prompt_bytes", self.max_prompt_bytes as u64),
+            ("run_timeout_secs", self.run_timeout_secs),
+            ("run_max_timeout_secs", self.run_max_timeout_secs),
+        ] {
+            if v == 0 {
+                return bad(key, "must be at least 1".into());
+            }
+        }
+        if self.run_timeout_secs > self.run_max_timeout_secs {
+            return bad("run_timeout_secs", format!("must not exceed run_max_timeout_secs ({})", self.run_max_timeout_secs));
+        }
+        if let Some(root) = self.allowed_roots.iter().find(|r| !r.is_absolute()) {
+            return bad("allowed_roots", format!("must hold absolute paths, not {}", root.display()));
+        }
+        let names = self.builtin_agents.iter().chain(self.agents.keys());
+        if let Some(name) = names.clone().find(|n| clawdforge_domain::model::AgentName::new(n.as_str()).is_err()) {
+            return bad("agents", format!("has an invalid agent name {name:?} (letters, digits, '-', '_', '.')"));
+        }
+        if let Some((name, _)) = self.agents.iter().find(|(_, cmd)| cmd.trim().is_empty()) {
+            return bad("agents", format!("gives agent {name:?} an empty command"));
+        }
+        if self.builtin_agents.iter().any(|b| self.agents.contains_key(b)) {
+            return bad("agents", "names an agent that builtin_agents also names".into());
+        }
+        let workspace_root = self.workspace_root.clone().unwrap_or_else(|| self.data_dir.join("workspaces"));
+        let acpx_home = self.acpx_home.clone().unwrap_or_else(|| self.data_dir.join("acpx-home"));
+        Ok(Settings { raw: self, listen, ledger, workspace_root, acpx_home })
+    }
+}
+
+/// figment's error, reduced to one sentence that names the key and where it came from.
+fn one_sentence(e: &figment::Error) -> String {
+    let mut s = e.kind.to_string();
+    if !e.path.is_empty() {
+        s = format!("{}: {s}", e.path.join("."));
+    }
+    if let Some(meta) = &e.metadata {
+        s.push_str(&format!(" (from {})", meta.name));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_env<T>(vars: &[(&str, &str)], f: impl FnOnce() -> T) -> T {
+        figment::Jail::expect_with(|jail| {
+            for (k, v) in vars {
+                jail.set_env(k, v);
+            }
+            Ok(f())
+        })
+    }
+
+    #[test]
+    fn the_defaults_are_a_valid_configuration() {
+        let s = with_env(&[], || Config::load(None, &FlagOverrides::default()))
+            .expect("loads")
+            .check()
+            .expect("valid");
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8765");
+        assert_eq!(s.ledger, LedgerChoice::Sqlite(PathBuf::from(".clawdforge/ledger.sqlite3")));
+        assert_eq!(s.workspace_root, PathBuf::from(".clawdforge/workspaces"));
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file_and_flags_override_both() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("c.toml", "max_live_sessions = 3\nlisten = \"127.0.0.1:1\"\n[agents]\nmine = \"my-agent --x\"\n")?;
+            jail.set_env("CLAWDFORGE_MAX_LIVE_SESSIONS", "7");
+            let flags = FlagOverrides { listen: Some("127.0.0.1:2".into()), ..FlagOverrides::default() };
+            let c = Config::load(Some(Path::new("c.toml")), &flags).expect("loads");
+            assert_eq!(c.max_live_sessions, 7);
+            assert_eq!(c.listen, "127.0.0.1:2");
+            assert_eq!(c.agents.get("mine").map(String::as_str), Some("my-agent --x"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_wrongly_typed_value_is_one_sentence_naming_the_key() {
+        let e = with_env(&[("CLAWDFORGE_MAX_LIVE_SESSIONS", "lots")], || Config::load(None, &FlagOverrides::default()))
+            .expect_err("refused")
+            .to_string();
+        assert!(e.contains("max_live_sessions"), "{e}");
+        assert!(!e.contains('\n'), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_key_in_the_file_is_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("c.toml", "max_live_sesions = 3\n")?;
+            let e = Config::load(Some(Path::new("c.toml")), &FlagOverrides::default()).expect_err("refused").to_string();
+            assert!(e.contains("max_live_sesions"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_missing_config_file_is_refused() {
+        let e = Config::load(Some(Path::new("/nonexistent/c.toml")), &FlagOverrides::default()).expect_err("refused");
+        assert!(e.to_string().contains("/nonexistent/c.toml"));
+    }
+
+    #[test]
+    fn values_out_of_range_name_their_key() {
+        let cases: [(fn(&mut Config), &str); 6] = [
+            (|c| c.listen = "nowhere".into(), "listen"),
+            (|c| c.max_live_sessions = 0, "max_live_sessions"),
+            (|c| c.permission_mode = "yolo".into(), "permission_mode"),
+            (|c| c.ledger = "postgres".into(), "ledger"),
+            (|c| c.allowed_roots = vec!["rel".into()], "allowed_roots"),
+            (|c| c.run_timeout_secs = 99_999, "run_timeout_secs"),
+        ];
+        for (mutate, key) in cases {
+            let mut c = Config::default();
+            mutate(&mut c);
+            let e = c.check().expect_err("refused").to_string();
+            assert!(e.starts_with(&format!("invalid configuration: {key} ")), "{key}: {e}");
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! The composition root: builds the adapters and hands them to the core.
+
+use crate::config::{LedgerChoice, Settings};
+use clawdforge_adapters::clock::SystemClock;
+use clawdforge_adapters::ids::RandomIds;
+use clawdforge_adapters::ledger::{MemoryLedger, SqliteLedger};
+use clawdforge_adapters::runner::claude::{ClaudeConfig, ClaudeRunner};
+use clawdforge_adapters::runtime::acpx::{AcpxConfig, AcpxRuntime, AgentCommand, PermissionMode};
+use clawdforge_domain::model::AgentName;
+use clawdforge_domain::ports::{Clock, IdSource, Ledger};
+use clawdforge_domain::{Apps, RunPolicy, Runs, SessionPolicy, Sessions};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The use cases, wired to their adapters.
+pub struct Core {
+    /// Apps and tokens.
+    pub apps: Arc<Apps>,
+    /// The session surface.
+    pub sessions: Arc<Sessions>,
+    /// One-shot runs.
+    pub runs: Arc<Runs>,
+    /// The acpx runtime, kept to wait for its background work at exit.
+    pub runtime: Arc<AcpxRuntime>,
+}
+
+/// Opens the configured ledger, creating the SQLite file's directory if needed.
+pub fn open_ledger(settings: &Settings) -> Result<Arc<dyn Ledger>, String> {
+    match &settings.ledger {
+        LedgerChoice::Memory => Ok(Arc::new(MemoryLedger::new())),
+        LedgerChoice::Sqlite(path) => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("cannot create the ledger directory {}: {e}", dir.display()))?;
+            }
+            Ok(Arc::new(SqliteLedger::open(path).map_err(|e| e.to_string())?))
+        }
+    }
+}
+
+/// The apps use case alone (for the `app` commands).
+pub fn apps(ledger: Arc<dyn Ledger>) -> Apps {
+    Apps::new(ledger, Arc::new(SystemClock), Arc::new(RandomIds))
+}
+
+/// Builds every use case over the given ledger.
+pub fn build(settings: &Settings, ledger: Arc<dyn Ledger>) -> Result<Core, String> {
+    let raw = &settings.raw;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let ids: Arc<dyn IdSource> = Arc::new(RandomIds);
+    let agents = agent_commands(settings)?;
+    let permissions: PermissionMode = raw
+        .permission_mode
+        .parse()
+        .map_err(|_| format!("invalid configuration: permission_mode {:?} is not supported", raw.permission_mode))?;
+    let runtime = Arc::new(AcpxRuntime::new(AcpxConfig {
+        acpx_bin: acpx_bin(settings),
+        workspace_root: absolute(&settings.workspace_root)?,
+        state_home: absolute(&settings.acpx_home)?,
+        agents: agents.clone(),
+        permissions,
+        queue_ttl_secs: raw.acpx_queue_ttl_secs,
+    }));
+    let policy = SessionPolicy {
+        agents: agents.keys().filter_map(|n| AgentName::new(n.as_str()).ok()).collect(),
+        max_live_sessions: raw.max_live_sessions,
+        max_sessions_per_app: raw.max_sessions_per_app,
+        session_ttl: Duration::from_secs(raw.session_ttl_secs),
+        session_hard_ttl: Duration::from_secs(raw.session_hard_ttl_secs),
+        turn_timeout: Duration::from_secs(raw.turn_timeout_secs),
+        max_prompt_bytes: raw.max_prompt_bytes,
+        allowed_roots: raw.allowed_roots.iter().map(|p| p.display().to_string()).collect(),
+        ..SessionPolicy::default()
+    };
+    let sessions = Sessions::new(ledger.clone(), runtime.clone(), clock.clone(), ids.clone(), policy);
+    let runner = Arc::new(ClaudeRunner::new(ClaudeConfig { claude_bin: raw.claude_bin.clone() }));
+    let run_policy = RunPolicy {
+        max_prompt_bytes: raw.max_prompt_bytes,
+        default_timeout: Duration::from_secs(raw.run_timeout_secs),
+        max_timeout: Duration::from_secs(raw.run_max_timeout_secs),
+    };
+    Ok(Core {
+        apps: Arc::new(Apps::new(ledger.clone(), clock.clone(), ids)),
+        sessions: Arc::new(sessions),
+        runs: Arc::new(Runs::new(ledger, runner, clock, run_policy)),
+        runtime,
+    })
+}
+
+/// acpx's built-ins, the configured custom agents, and the bundled `echo` agent.
+fn agent_commands(settings: &Settings) -> Result<BTreeMap<String, AgentCommand>, String> {
+    let mut agents: BTreeMap<String, AgentCommand> =
+        settings.raw.builtin_agents.iter().map(|n| (n.clone(), AgentCommand::Builtin(n.clone()))).collect();
+    if !settings.raw.agents.contains_key("echo") {
+        let exe = std::env::current_exe().map_err(|e| format!("cannot locate the clawdforge binary: {e}"))?;
+        agents.insert("echo".into(), AgentCommand::Custom(format!("{} echo-agent", exe.display())));
+    }
+    for (name, cmd) in &settings.raw.agents {
+        agents.insert(name.clone(), AgentCommand::Custom(cmd.clone()));
+    }
+    Ok(agents)
+}
+
+/// The configured acpx, else the project's pinned install next to the working
+/// directory or the binary's checkout, else `acpx` on the PATH.
+fn acpx_bin(settings: &Settings) -> PathBuf {
+    if let Some(bin) = &settings.raw.acpx_bin {
+        return bin.clone();
+    }
+    let pinned = PathBuf::from("node_modules/.bin/acpx");
+    let mut candidates = vec![pinned.clone()];
+    if let Ok(exe) = std::env::current_exe() {
+        // target/<profile>/clawdforge → the checkout's root.
+        if let Some(root) = exe.parent().and_then(|p| p.parent()).and_then(|p| p.parent()) {
+            candidates.push(root.join(&pinned));
+        }
+    }
+    candidates
+        .into_iter()
+        .find(|c| c.is_file())
+        .and_then(|c| std::path::absolute(c).ok())
+        .unwrap_or_else(|| PathBuf::from("acpx"))
+}
+
+fn absolute(p: &std::path::Path) -> Result<PathBuf, String> {
+    std::path::absolute(p).map_err(|e| format!("cannot resolve {}: {e}", p.display()))
+}
