@@ -1,0 +1,98 @@
+//! The operator's side: configuration, the app and sweep commands, `/run`.
+
+use crate::support::{last_line, Instance};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::process::Command;
+
+#[test]
+fn a_bad_config_value_stops_the_start_with_one_sentence_naming_the_key() {
+    let instance = Instance::new("");
+    let out = Command::new(crate::support::bin())
+        .args(["--config"])
+        .arg(&instance.config)
+        .arg("serve")
+        .env("CLAWDFORGE_MAX_LIVE_SESSIONS", "plenty")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("max_live_sessions"), "{err}");
+}
+
+#[test]
+fn an_unknown_key_or_bad_value_in_the_file_is_refused() {
+    for (extra, key) in [("max_live_sesions = 3", "max_live_sesions"), ("permission_mode = \"yolo\"", "permission_mode")] {
+        let instance = Instance::new(extra);
+        let out = instance.cli(&["serve"]);
+        assert_eq!(out.status.code(), Some(2), "{extra}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(key), "{extra}");
+    }
+}
+
+#[tokio::test]
+async fn revoking_and_rotating_tokens_take_effect_at_once() {
+    let instance = Instance::new("");
+    let server = instance.start();
+    let old = instance.add_app("ci-bot");
+    assert_eq!(server.get(&old, "/sessions").await.status.as_u16(), 200);
+
+    let rotated = instance.cli(&["app", "rotate", "ci-bot"]);
+    assert!(rotated.status.success());
+    let new = last_line(&rotated.stdout);
+    let refused = server.get(&old, "/sessions").await;
+    assert_eq!(refused.status.as_u16(), 401);
+    assert_eq!(refused.headers.get("www-authenticate").and_then(|v| v.to_str().ok()), Some("Bearer"));
+    assert_eq!(server.get(&new, "/sessions").await.status.as_u16(), 200);
+
+    assert!(instance.cli(&["app", "revoke", "ci-bot"]).status.success());
+    assert_eq!(server.get(&new, "/sessions").await.status.as_u16(), 401);
+    let listed = String::from_utf8_lossy(&instance.cli(&["app", "list"]).stdout).to_string();
+    assert!(listed.contains("ci-bot") && listed.contains("default"), "{listed}");
+    assert!(!listed.contains(&new), "tokens are never listed");
+    let ledger = std::fs::read(instance.dir.path().join("data/ledger.sqlite3")).expect("ledger file");
+    assert!(!String::from_utf8_lossy(&ledger).contains(&new), "tokens are stored only as hashes");
+}
+
+#[tokio::test]
+async fn the_sweep_command_runs_one_pass_and_reports_it() {
+    let instance = Instance::new("session_ttl_secs = 1\nsweep_interval_secs = 3600\n");
+    let server = instance.start();
+    let token = server.token();
+    let id = server.create(&token, "echo").await.expect_status(200)["session_id"].as_str().expect("id").to_owned();
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let out = instance.cli(&["sweep"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_str(&last_line(&out.stdout)).expect("json report");
+    assert_eq!(report, json!({"soft_closed": 1, "hard_deleted": 0}));
+    let view = server.get(&token, &format!("/sessions/{id}")).await.expect_status(200);
+    assert_eq!(view["close_reason"], "ttl");
+}
+
+#[tokio::test]
+async fn a_one_shot_run_keeps_the_v01_shape_through_the_binary() {
+    let instance = Instance::new("");
+    let server = instance.start();
+    let token = server.token();
+    let ok = server
+        .call(Method::POST, "/run", Some(&token), Some(json!({"prompt": "Reply with JSON: {\"hello\":\"world\"}"})))
+        .await
+        .expect_status(200);
+    let keys: Vec<&String> = ok.as_object().expect("object").keys().collect();
+    assert_eq!(keys, ["duration_ms", "ok", "result", "stop_reason"]);
+    assert_eq!(ok["ok"], true);
+    let health = server.call(Method::GET, "/healthz", None, None).await.expect_status(200);
+    assert_eq!(health["ok"], true);
+}
+
+#[test]
+fn the_committed_openapi_yaml_is_what_the_binary_prints() {
+    let out = Command::new(crate::support::bin()).arg("openapi").output().expect("run");
+    assert!(out.status.success());
+    let committed = std::fs::read_to_string(crate::support::root().join("openapi.yaml")).expect("openapi.yaml");
+    assert!(
+        committed == String::from_utf8_lossy(&out.stdout),
+        "openapi.yaml is stale: regenerate it with `cargo run -q -p clawdforge -- openapi > openapi.yaml`"
+    );
+}
