@@ -22,7 +22,7 @@ use body_limit::BodyLimit;
 use clawdforge_domain::{Apps, Runs, Sessions};
 use health::HealthApi;
 use logging::RequestLog;
-use poem::{Endpoint, EndpointExt, Route};
+use poem::{Endpoint, EndpointExt, Response, Route};
 use poem_openapi::{OpenApiService, Tags};
 use run::RunApi;
 use sessions::SessionsApi;
@@ -85,7 +85,7 @@ fn service() -> OpenApiService<Apis, ()> {
 
 /// Every route of the API, ready to serve: the operations, `/openapi.yaml`,
 /// `/openapi.json` and `/docs` (Swagger UI), with body limit, JSON errors and request logging.
-pub fn api_routes(state: HttpState, cfg: HttpConfig) -> impl Endpoint {
+pub fn api_routes(state: HttpState, cfg: HttpConfig) -> impl Endpoint<Output = Response> {
     let service = service();
     Route::new()
         .at("/openapi.yaml", service.spec_endpoint_yaml())

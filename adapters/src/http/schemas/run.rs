@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 /// `POST /run`: one stateless `claude -p` job.
 #[derive(Debug, Clone, PartialEq, Eq, Object)]
-#[oai(rename = "RunRequest", example)]
+#[oai(rename = "RunRequest", example, skip_serializing_if_is_none)]
 pub struct RunRequestBody {
     /// The prompt: not blank, at most the configured limit (default 256 KiB).
     pub prompt: String,
@@ -70,6 +70,7 @@ pub struct RunResult {
     /// Wall time of the job.
     pub duration_ms: u64,
     /// Claude's stop reason, when it reported one.
+    #[oai(nullable)]
     pub stop_reason: Option<String>,
 }
 

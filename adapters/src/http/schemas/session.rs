@@ -80,10 +80,13 @@ pub struct SessionView {
     /// When it was created.
     pub created_at: i64,
     /// When its last turn completed.
+    #[oai(nullable)]
     pub last_turn_at: Option<i64>,
     /// When it was closed.
+    #[oai(nullable)]
     pub closed_at: Option<i64>,
     /// Why it was closed: `client`, `ttl` or `open_failed`.
+    #[oai(nullable)]
     pub close_reason: Option<String>,
     /// Completed turns.
     pub turn_count: u32,
@@ -145,6 +148,7 @@ pub struct SessionList {
     /// The sessions.
     pub sessions: Vec<SessionView>,
     /// Pass as `cursor` to get the next page; `null` on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
