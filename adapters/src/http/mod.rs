@@ -2,6 +2,7 @@
 //! security scheme, request and response bodies with their OpenAPI docs, and
 //! the one place where a domain error becomes a status and a JSON body.
 
+mod answer;
 mod api_error;
 mod auth;
 mod body;

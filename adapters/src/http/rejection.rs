@@ -27,9 +27,9 @@ fn classify(err: &poem::Error) -> Problem {
     } else if err.is::<MethodNotAllowedError>() {
         Problem::method_not_allowed()
     } else if let Some(e) = err.downcast_ref::<ParseParamError>() {
-        Problem::unprocessable(format!("{}: is not a valid value ({})", e.name, e.reason))
+        invalid_parameter(e.name, &e.reason)
     } else if let Some(e) = err.downcast_ref::<ParsePathError>() {
-        Problem::unprocessable(format!("{}: is not a valid value ({})", e.name, e.reason))
+        invalid_parameter(e.name, &e.reason)
     } else if let Some(e) = err.downcast_ref::<ContentTypeError>() {
         Problem::bad_request(e.to_string())
     } else if let Some(e) = err.downcast_ref::<ParseRequestPayloadError>() {
@@ -41,6 +41,14 @@ fn classify(err: &poem::Error) -> Problem {
     } else {
         by_status(err.status(), err.to_string())
     }
+}
+
+/// 422 naming the parameter, with the gist of poem-openapi's reason: its
+/// type-name prefix and "(occurred while parsing ...)" suffix say nothing to a client.
+fn invalid_parameter(name: &str, reason: &str) -> Problem {
+    let gist = reason.split(" (occurred while parsing").next().unwrap_or(reason);
+    let gist = gist.split_once("\": ").map_or(gist, |(_, rest)| rest).trim_end_matches('.');
+    Problem::unprocessable(format!("{name}: is not a valid value ({})", gist.to_lowercase()))
 }
 
 // A client error raised by something not named above: keep its status.

@@ -1,5 +1,6 @@
 //! The `/sessions` operations: parse, call one use case, render.
 
+use super::answer::Answer;
 use super::api_error::{ApiError, CreateSessionErrors, ListErrors, SessionErrors, TurnErrors};
 use super::auth::BearerAuth;
 use super::body::JsonBody;
@@ -11,7 +12,6 @@ use super::{ApiTags, HttpState};
 use clawdforge_domain::sessions::ListRequest;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::Json;
 use poem_openapi::OpenApi;
 
 /// The multi-turn session surface.
@@ -30,9 +30,9 @@ impl SessionsApi {
         auth: BearerAuth,
         state: Data<&HttpState>,
         body: JsonBody<CreateSessionBody>,
-    ) -> Result<Json<SessionCreated>, ApiError<CreateSessionErrors>> {
+    ) -> Result<Answer<SessionCreated>, ApiError<CreateSessionErrors>> {
         let session = state.sessions.create(&auth.0, body.0.into()).await?;
-        Ok(Json(SessionCreated::from(&session)))
+        Ok(Answer(SessionCreated::from(&session)))
     }
 
     /// Run a turn
@@ -46,9 +46,9 @@ impl SessionsApi {
         state: Data<&HttpState>,
         session_id: Path<String>,
         body: JsonBody<TurnRequestBody>,
-    ) -> Result<Json<TurnResult>, ApiError<TurnErrors>> {
+    ) -> Result<Answer<TurnResult>, ApiError<TurnErrors>> {
         let turn = state.sessions.turn(&auth.0, &session_id.0, body.0.into()).await?;
-        Ok(Json(TurnResult::new(session_id.0, turn)))
+        Ok(Answer(TurnResult::new(session_id.0, turn)))
     }
 
     /// Get a session
@@ -58,9 +58,9 @@ impl SessionsApi {
         auth: BearerAuth,
         state: Data<&HttpState>,
         session_id: Path<String>,
-    ) -> Result<Json<SessionView>, ApiError<SessionErrors>> {
+    ) -> Result<Answer<SessionView>, ApiError<SessionErrors>> {
         let session = state.sessions.get(&auth.0, &session_id.0).await?;
-        Ok(Json(SessionView::from(&session)))
+        Ok(Answer(SessionView::from(&session)))
     }
 
     /// List sessions
@@ -77,10 +77,10 @@ impl SessionsApi {
         limit: Query<Option<u32>>,
         /// The `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
-    ) -> Result<Json<SessionList>, ApiError<ListErrors>> {
+    ) -> Result<Answer<SessionList>, ApiError<ListErrors>> {
         let req = ListRequest { status: status.0.map(|s| s.as_str().to_owned()), limit: limit.0, cursor: cursor.0 };
         let page = state.sessions.list(&auth.0, req).await?;
-        Ok(Json(SessionList::from(&page)))
+        Ok(Answer(SessionList::from(&page)))
     }
 
     /// Close a session
@@ -93,9 +93,9 @@ impl SessionsApi {
         auth: BearerAuth,
         state: Data<&HttpState>,
         session_id: Path<String>,
-    ) -> Result<Json<SessionClosed>, ApiError<SessionErrors>> {
+    ) -> Result<Answer<SessionClosed>, ApiError<SessionErrors>> {
         let outcome = state.sessions.close(&auth.0, &session_id.0).await?;
-        Ok(Json(SessionClosed::new(session_id.0, outcome)))
+        Ok(Answer(SessionClosed::new(session_id.0, outcome)))
     }
 
     /// List a session's turns
@@ -105,9 +105,9 @@ impl SessionsApi {
         auth: BearerAuth,
         state: Data<&HttpState>,
         session_id: Path<String>,
-    ) -> Result<Json<TurnList>, ApiError<SessionErrors>> {
+    ) -> Result<Answer<TurnList>, ApiError<SessionErrors>> {
         let turns = state.sessions.turns(&auth.0, &session_id.0).await?;
-        Ok(Json(TurnList::from(turns)))
+        Ok(Answer(TurnList::from(turns)))
     }
 
     /// List a session's audit events
@@ -119,8 +119,8 @@ impl SessionsApi {
         auth: BearerAuth,
         state: Data<&HttpState>,
         session_id: Path<String>,
-    ) -> Result<Json<SessionEventList>, ApiError<SessionErrors>> {
+    ) -> Result<Answer<SessionEventList>, ApiError<SessionErrors>> {
         let events = state.sessions.events(&auth.0, &session_id.0).await?;
-        Ok(Json(SessionEventList::from(events)))
+        Ok(Answer(SessionEventList::from(events)))
     }
 }

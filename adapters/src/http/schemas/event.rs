@@ -1,3 +1,4 @@
+use crate::http::answer::Described;
 use clawdforge_domain::model::{AuditEvent, AuditKind};
 use poem_openapi::{Enum, Object};
 use serde_json::Value;
@@ -64,4 +65,8 @@ impl From<Vec<AuditEvent>> for SessionEventList {
         // A session's trail is a handful of rows per turn; it never nears u32::MAX.
         Self { ok: true, count: u32::try_from(events.len()).unwrap_or(u32::MAX), events }
     }
+}
+
+impl Described for SessionEventList {
+    const ANSWER: &'static str = "The session's audit trail, in order.";
 }

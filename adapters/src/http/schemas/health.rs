@@ -1,3 +1,4 @@
+use crate::http::answer::Described;
 use poem_openapi::Object;
 
 /// The gateway's liveness and pool occupancy.
@@ -11,4 +12,8 @@ pub struct Health {
     pub live_sessions: u64,
     /// The most open sessions the gateway holds at once.
     pub max_live_sessions: u32,
+}
+
+impl Described for Health {
+    const ANSWER: &'static str = "The gateway answers.";
 }

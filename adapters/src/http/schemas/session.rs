@@ -1,3 +1,4 @@
+use crate::http::answer::Described;
 use crate::http::body::FromJsonObject;
 use crate::http::fields::Fields;
 use clawdforge_domain::model::{CloseOutcome, Session, SessionPage, SessionState};
@@ -181,4 +182,20 @@ impl SessionClosed {
     pub fn new(session_id: String, outcome: CloseOutcome) -> Self {
         Self { ok: true, session_id, already_closed: outcome == CloseOutcome::AlreadyClosed }
     }
+}
+
+impl Described for SessionCreated {
+    const ANSWER: &'static str = "The new session.";
+}
+
+impl Described for SessionView {
+    const ANSWER: &'static str = "The session.";
+}
+
+impl Described for SessionList {
+    const ANSWER: &'static str = "A page of the caller's sessions, newest first.";
+}
+
+impl Described for SessionClosed {
+    const ANSWER: &'static str = "The session is closed (by this call or before it).";
 }

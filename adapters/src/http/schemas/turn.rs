@@ -1,3 +1,4 @@
+use crate::http::answer::Described;
 use crate::http::body::FromJsonObject;
 use crate::http::fields::Fields;
 use clawdforge_domain::model::Turn;
@@ -121,4 +122,12 @@ impl From<Vec<Turn>> for TurnList {
         // Turn indexes are u32, so a session never holds more turns than that.
         Self { ok: true, count: u32::try_from(turns.len()).unwrap_or(u32::MAX), turns }
     }
+}
+
+impl Described for TurnResult {
+    const ANSWER: &'static str = "The completed turn.";
+}
+
+impl Described for TurnList {
+    const ANSWER: &'static str = "The session's completed turns, in order.";
 }

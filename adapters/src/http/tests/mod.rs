@@ -8,6 +8,7 @@ mod creating;
 mod events;
 mod isolation;
 mod listing;
+mod logging;
 mod openapi;
 mod parsing;
 mod run;
