@@ -34,7 +34,7 @@ impl From<AuditKind> for SessionEventKind {
 /// One row of a session's audit trail.
 #[derive(Debug, Clone, PartialEq, Object)]
 pub struct SessionEvent {
-    /// What happened.
+    // No doc comment, so the spec has a plain $ref (see `SessionView::status`).
     pub event: SessionEventKind,
     /// When, in Unix seconds.
     pub at: i64,

@@ -76,7 +76,8 @@ pub struct SessionView {
     pub agent: String,
     /// The metadata given at creation (`{}` when none was).
     pub meta: Value,
-    /// `open` or `closed`.
+    // No doc comment: poem-openapi would wrap the enum's $ref in an allOf with the
+    // description, which SDK generators (openapi-python-client) turn into a broken model.
     pub status: SessionStatus,
     /// When it was created.
     pub created_at: i64,
