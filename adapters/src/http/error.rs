@@ -125,3 +125,45 @@ impl From<Problem> for poem::Error {
         poem::Error::from_response(p.into_response())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_domain_error_has_its_status_and_stable_code() {
+        let cases = [
+            (Error::Unauthorized, 401, "unauthorized"),
+            (Error::NotFound, 404, "not_found"),
+            (Error::UnknownApp("x".into()), 404, "not_found"),
+            (Error::Gone, 410, "gone"),
+            (Error::Busy, 409, "conflict"),
+            (Error::AppExists("x".into()), 409, "conflict"),
+            (Error::PoolFull { max_live: 2, retry_after_secs: 5 }, 503, "pool_full"),
+            (Error::AppQuotaReached { max_per_app: 1 }, 429, "rate_limited"),
+            (Error::invalid("agent", "unknown"), 422, "invalid_request"),
+            (Error::TooLarge { field: "prompt".into(), got: 9, limit: 8 }, 413, "payload_too_large"),
+            (Error::AgentFailed { message: "m".into(), stderr_tail: String::new() }, 502, "agent_failed"),
+            (Error::Timeout { timeout_secs: 1, stderr_tail: String::new() }, 504, "timeout"),
+            (Error::Internal("db".into()), 500, "internal"),
+        ];
+        for (e, status, code) in cases {
+            let p = Problem::from(e.clone());
+            assert_eq!((p.status().as_u16(), p.code()), (status, code), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn an_internal_error_tells_the_client_nothing_of_its_detail() {
+        let p = Problem::from(Error::Internal("disk I/O error at /var/lib/x".into()));
+        assert_eq!(p.message(), "internal error");
+    }
+
+    #[test]
+    fn a_pool_full_answer_carries_retry_after_and_a_401_carries_www_authenticate() {
+        let resp = Problem::from(Error::PoolFull { max_live: 2, retry_after_secs: 5 }).into_response();
+        assert_eq!(resp.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("5"));
+        let resp = Problem::from(Error::Unauthorized).into_response();
+        assert_eq!(resp.headers().get(header::WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()), Some("Bearer"));
+    }
+}

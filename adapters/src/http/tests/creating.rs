@@ -118,3 +118,13 @@ async fn an_agent_that_fails_to_start_is_502_agent_failed() {
     let list = api.list(&api.alpha, "status=open").await.ok();
     assert_eq!(list["count"], 0);
 }
+
+#[tokio::test]
+async fn concurrent_creates_never_exceed_the_pool_cap() {
+    let api = TestApi::builder().policy(|p| p.max_live_sessions = 3).build().await;
+    let replies = futures::future::join_all((0..10).map(|_| api.create(&api.alpha, json!({"agent": "claude"})))).await;
+    let admitted = replies.iter().filter(|r| r.status.as_u16() == 200).count();
+    let refused = replies.iter().filter(|r| r.status.as_u16() == 503).count();
+    assert_eq!((admitted, refused), (3, 7));
+    assert_eq!(api.health().await.ok()["live_sessions"], 3);
+}
