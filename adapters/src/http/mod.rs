@@ -1,1 +1,110 @@
-//! The driving HTTP adapter (poem + poem-openapi).
+//! The driving HTTP adapter (poem + poem-openapi): routes, the bearer-auth
+//! security scheme, request and response bodies with their OpenAPI docs, and
+//! the one place where a domain error becomes a status and a JSON body.
+
+mod answer;
+mod api_error;
+mod auth;
+mod body;
+mod body_limit;
+mod error;
+mod fields;
+mod health;
+mod logging;
+mod rejection;
+mod run;
+mod schemas;
+mod sessions;
+
+#[cfg(test)]
+mod tests;
+
+use body_limit::BodyLimit;
+use clawdforge_domain::{Apps, Runs, Sessions};
+use health::HealthApi;
+use logging::RequestLog;
+use poem::{Endpoint, EndpointExt, Response, Route};
+use poem_openapi::{OpenApiService, Tags};
+use run::RunApi;
+use sessions::SessionsApi;
+use std::sync::Arc;
+
+pub use error::Problem;
+
+/// The URL the spec names as its server: the default listen address, fixed
+/// so that the printed spec never varies between runs.
+pub const SPEC_SERVER_URL: &str = "http://127.0.0.1:8765";
+
+/// The use cases the handlers call.
+#[derive(Clone)]
+pub struct HttpState {
+    /// Authentication.
+    pub apps: Arc<Apps>,
+    /// The session surface.
+    pub sessions: Arc<Sessions>,
+    /// The one-shot surface.
+    pub runs: Arc<Runs>,
+    /// The gateway's version, shown by `/healthz`.
+    pub version: String,
+}
+
+/// Limits of the HTTP layer itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// The largest request body, in bytes; larger is a 413.
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        // Room for the default 256 KiB prompt after JSON escaping, plus meta.
+        Self { max_body_bytes: 1024 * 1024 }
+    }
+}
+
+/// The groups of operations in the spec.
+#[derive(Tags)]
+enum ApiTags {
+    /// Multi-turn sessions with ACP agents.
+    Sessions,
+    /// One-shot `claude -p` jobs (the v0.1 surface).
+    Runs,
+    /// Liveness.
+    Health,
+}
+
+type Apis = (SessionsApi, RunApi, HealthApi);
+
+fn service() -> OpenApiService<Apis, ()> {
+    OpenApiService::new((SessionsApi, RunApi, HealthApi), "clawdforge", env!("CARGO_PKG_VERSION"))
+        .description(
+            "Self-hosted gateway for driving AI coding agents over HTTP. Every error is \
+             `{ok: false, code, error}` with a stable `code`, except the v0.1 `/run` 502/504 answers.",
+        )
+        .server(SPEC_SERVER_URL)
+}
+
+/// Every route of the API, ready to serve: the operations, `/openapi.yaml`,
+/// `/openapi.json` and `/docs` (Swagger UI), with body limit, JSON errors and request logging.
+pub fn api_routes(state: HttpState, cfg: HttpConfig) -> impl Endpoint<Output = Response> {
+    let service = service();
+    Route::new()
+        .at("/openapi.yaml", service.spec_endpoint_yaml())
+        .at("/openapi.json", service.spec_endpoint())
+        .nest("/docs", service.swagger_ui())
+        .nest("/", service)
+        .with(BodyLimit::new(cfg.max_body_bytes))
+        .catch_all_error(rejection::render)
+        .data(state)
+        .with(RequestLog)
+}
+
+/// The OpenAPI document as YAML, exactly what `/openapi.yaml` serves.
+pub fn openapi_yaml() -> String {
+    service().spec_yaml()
+}
+
+/// The OpenAPI document as JSON, exactly what `/openapi.json` serves.
+pub fn openapi_json() -> String {
+    service().spec()
+}

@@ -1,0 +1,42 @@
+//! `Answer<T>`: a 200 JSON answer whose OpenAPI description comes from `T`,
+//! so that every success response in the spec says what it is.
+
+use poem::{IntoResponse, Response};
+use poem_openapi::payload::Json;
+use poem_openapi::registry::{MetaResponse, MetaResponses, Registry};
+use poem_openapi::types::ToJSON;
+use poem_openapi::{ApiResponse, ResponseContent};
+
+/// A response body that can describe itself in the spec.
+pub trait Described {
+    /// The description of the 200 response that carries it.
+    const ANSWER: &'static str;
+}
+
+/// A 200 answer carrying `T` as JSON.
+#[derive(Debug)]
+pub struct Answer<T>(pub T);
+
+impl<T: ToJSON + Send> IntoResponse for Answer<T> {
+    fn into_response(self) -> Response {
+        Json(self.0).into_response()
+    }
+}
+
+impl<T: ToJSON + Described + Send> ApiResponse for Answer<T> {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: vec![MetaResponse {
+                description: T::ANSWER,
+                status: Some(200),
+                status_range: None,
+                content: Json::<T>::media_types(),
+                headers: Vec::new(),
+            }],
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}

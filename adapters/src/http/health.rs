@@ -1,0 +1,29 @@
+//! `GET /healthz`: liveness and pool occupancy, without auth.
+
+use super::answer::Answer;
+use super::api_error::{ApiError, HealthErrors};
+use super::schemas::Health;
+use super::{ApiTags, HttpState};
+use poem::web::Data;
+use poem_openapi::OpenApi;
+
+/// The operator's surface.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct HealthApi;
+
+#[OpenApi(tag = "ApiTags::Health")]
+impl HealthApi {
+    /// Check health
+    ///
+    /// Answers without a token; counts open sessions in the ledger.
+    #[oai(path = "/healthz", method = "get", operation_id = "health")]
+    async fn health(&self, state: Data<&HttpState>) -> Result<Answer<Health>, ApiError<HealthErrors>> {
+        let live_sessions = state.sessions.live_count().await?;
+        Ok(Answer(Health {
+            ok: true,
+            version: state.version.clone(),
+            live_sessions,
+            max_live_sessions: state.sessions.policy().max_live_sessions,
+        }))
+    }
+}

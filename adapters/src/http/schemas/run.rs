@@ -1,0 +1,109 @@
+use crate::http::body::FromJsonObject;
+use crate::http::fields::Fields;
+use clawdforge_domain::runs::RunInput;
+use clawdforge_domain::Error;
+use poem_openapi::types::Example;
+use poem_openapi::Object;
+use serde_json::{json, Value};
+
+/// `POST /run`: one stateless `claude -p` job.
+#[derive(Debug, Clone, PartialEq, Eq, Object)]
+#[oai(rename = "RunRequest", example, skip_serializing_if_is_none)]
+pub struct RunRequestBody {
+    /// The prompt: not blank, at most the configured limit (default 256 KiB).
+    pub prompt: String,
+    /// The Claude model (`sonnet`, `opus`, ...); the CLI's default when absent.
+    pub model: Option<String>,
+    /// A system prompt.
+    pub system_prompt: Option<String>,
+    /// Claude's `--max-turns`, at least 1.
+    pub max_turns: Option<u32>,
+    /// Seconds the job may take (default 300, at most the configured maximum).
+    pub timeout_secs: Option<u64>,
+}
+
+impl Example for RunRequestBody {
+    fn example() -> Self {
+        Self {
+            prompt: r#"Reply with JSON: {"hello":"world"}"#.into(),
+            model: Some("sonnet".into()),
+            system_prompt: None,
+            max_turns: None,
+            timeout_secs: Some(120),
+        }
+    }
+}
+
+impl FromJsonObject for RunRequestBody {
+    fn from_fields(f: &mut Fields) -> Result<Self, Error> {
+        Ok(Self {
+            prompt: f.required_string("prompt")?,
+            model: f.optional_string("model")?,
+            system_prompt: f.optional_string("system_prompt")?,
+            max_turns: f.optional_u32("max_turns")?,
+            timeout_secs: f.optional_u64("timeout_secs")?,
+        })
+    }
+}
+
+impl From<RunRequestBody> for RunInput {
+    fn from(b: RunRequestBody) -> Self {
+        RunInput {
+            prompt: b.prompt,
+            model: b.model,
+            system_prompt: b.system_prompt,
+            max_turns: b.max_turns,
+            timeout_secs: b.timeout_secs,
+        }
+    }
+}
+
+/// Claude answered (the v0.1 shape: exactly these four keys).
+#[derive(Debug, Clone, PartialEq, Object)]
+#[oai(example)]
+pub struct RunResult {
+    /// Always `true`.
+    pub ok: bool,
+    /// Claude's final text: its JSON value when it is JSON (a Markdown code
+    /// fence around it is stripped first), else the text as a string.
+    pub result: Value,
+    /// Wall time of the job.
+    pub duration_ms: u64,
+    /// Claude's stop reason, when it reported one.
+    #[oai(nullable)]
+    pub stop_reason: Option<String>,
+}
+
+impl Example for RunResult {
+    fn example() -> Self {
+        Self { ok: true, result: json!({ "hello": "world" }), duration_ms: 4120, stop_reason: Some("end_turn".into()) }
+    }
+}
+
+/// Claude failed or timed out (the v0.1 shape: exactly these five keys).
+#[derive(Debug, Clone, PartialEq, Eq, Object)]
+#[oai(example)]
+pub struct RunFailure {
+    /// Always `false`.
+    pub ok: bool,
+    /// What went wrong.
+    pub error: String,
+    /// The last 8 KiB of Claude's stderr.
+    pub stderr: String,
+    /// Wall time of the job.
+    pub duration_ms: u64,
+    /// The stop reason: `timeout` for a timeout, `error` when Claude reported none.
+    pub stop_reason: String,
+}
+
+impl Example for RunFailure {
+    fn example() -> Self {
+        Self {
+            ok: false,
+            error: "claude exit 1".into(),
+            stderr: "boom".into(),
+            duration_ms: 10,
+            stop_reason: "error".into(),
+        }
+    }
+}

@@ -1,0 +1,133 @@
+use crate::http::answer::Described;
+use crate::http::body::FromJsonObject;
+use crate::http::fields::Fields;
+use clawdforge_domain::model::Turn;
+use clawdforge_domain::sessions::TurnRequest;
+use clawdforge_domain::Error;
+use poem_openapi::types::Example;
+use poem_openapi::Object;
+use serde_json::Value;
+
+/// `POST /sessions/{session_id}/turn`: one message to the agent.
+#[derive(Debug, Clone, PartialEq, Eq, Object)]
+#[oai(rename = "TurnRequest", example)]
+pub struct TurnRequestBody {
+    /// The prompt: not blank, at most the configured limit (default 256 KiB).
+    pub prompt: String,
+    /// Absolute paths inside the allowed roots, listed to the agent before the prompt.
+    pub files: Option<Vec<String>>,
+}
+
+impl Example for TurnRequestBody {
+    fn example() -> Self {
+        Self { prompt: "Summarise the failing test.".into(), files: Some(vec!["/data/repo/tests/api.rs".into()]) }
+    }
+}
+
+impl FromJsonObject for TurnRequestBody {
+    fn from_fields(f: &mut Fields) -> Result<Self, Error> {
+        let prompt = f.required_string("prompt")?;
+        let files = f.optional_strings("files")?;
+        Ok(Self { prompt, files: Some(files) })
+    }
+}
+
+impl From<TurnRequestBody> for TurnRequest {
+    fn from(b: TurnRequestBody) -> Self {
+        TurnRequest { prompt: b.prompt, files: b.files.unwrap_or_default() }
+    }
+}
+
+/// A completed turn.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct TurnResult {
+    /// Always `true`.
+    pub ok: bool,
+    /// The session's id.
+    pub session_id: String,
+    /// 1 for the session's first completed turn.
+    pub turn_index: u32,
+    /// The agent's stop reason (`end_turn`, `max_tokens`, `refusal`, `cancelled`, ...).
+    pub stop_reason: String,
+    /// The agent's side of the turn, in order, each message as the agent sent it.
+    pub events: Vec<Value>,
+    /// The concatenated text of the agent's message chunks.
+    pub text: String,
+    /// Wall time of the turn.
+    pub duration_ms: u64,
+}
+
+impl TurnResult {
+    /// The answer for a turn of session `session_id`.
+    pub fn new(session_id: String, t: Turn) -> Self {
+        Self {
+            ok: true,
+            session_id,
+            turn_index: t.index,
+            stop_reason: t.stop_reason,
+            events: t.events,
+            text: t.text,
+            duration_ms: t.duration_ms,
+        }
+    }
+}
+
+/// A recorded turn.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct TurnRecord {
+    /// 1 for the session's first completed turn.
+    pub turn_index: u32,
+    /// The prompt as it was sent.
+    pub prompt: String,
+    /// The agent's stop reason.
+    pub stop_reason: String,
+    /// The agent's text.
+    pub text: String,
+    /// The agent's side of the turn.
+    pub events: Vec<Value>,
+    /// When the turn started, in Unix seconds.
+    pub started_at: i64,
+    /// Wall time of the turn.
+    pub duration_ms: u64,
+}
+
+impl From<Turn> for TurnRecord {
+    fn from(t: Turn) -> Self {
+        Self {
+            turn_index: t.index,
+            started_at: t.started_at.as_secs(),
+            prompt: t.prompt,
+            stop_reason: t.stop_reason,
+            text: t.text,
+            events: t.events,
+            duration_ms: t.duration_ms,
+        }
+    }
+}
+
+/// A session's completed turns, in order.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct TurnList {
+    /// Always `true`.
+    pub ok: bool,
+    /// How many turns are in `turns`.
+    pub count: u32,
+    /// The turns.
+    pub turns: Vec<TurnRecord>,
+}
+
+impl From<Vec<Turn>> for TurnList {
+    fn from(turns: Vec<Turn>) -> Self {
+        let turns: Vec<TurnRecord> = turns.into_iter().map(TurnRecord::from).collect();
+        // Turn indexes are u32, so a session never holds more turns than that.
+        Self { ok: true, count: u32::try_from(turns.len()).unwrap_or(u32::MAX), turns }
+    }
+}
+
+impl Described for TurnResult {
+    const ANSWER: &'static str = "The completed turn.";
+}
+
+impl Described for TurnList {
+    const ANSWER: &'static str = "The session's completed turns, in order.";
+}
