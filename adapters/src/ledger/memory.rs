@@ -1,0 +1,283 @@
+//! A ledger in process memory: for tests and `--ledger memory`.
+//!
+//! One mutex guards all state, so every port method is trivially atomic and
+//! behaves like the SQLite ledger's single transaction.
+
+use async_trait::async_trait;
+use clawdforge_domain::model::{
+    Admission, AppName, AppRecord, AuditEvent, Caps, CloseReason, ListQuery, RunRecord, Session,
+    SessionId, SessionState, Timestamp, TokenHash, Turn,
+};
+use clawdforge_domain::ports::Ledger;
+use clawdforge_domain::LedgerError;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+/// Everything the ledger holds, kept consistent under one lock.
+#[derive(Default)]
+struct State {
+    apps: BTreeMap<AppName, AppRecord>,
+    sessions: HashMap<SessionId, Session>,
+    /// Per app, every session's listing key, so pages are range scans as in SQL.
+    by_app: HashMap<AppName, BTreeSet<(Timestamp, SessionId)>>,
+    /// Open-session counts kept in step with `sessions`, so a capped create is O(1).
+    open_total: u64,
+    open_by_app: HashMap<AppName, u64>,
+    turns: HashMap<SessionId, BTreeMap<u32, Turn>>,
+    events: HashMap<SessionId, Vec<AuditEvent>>,
+    runs: Vec<RunRecord>,
+}
+
+/// The [`Ledger`] in memory; lost when dropped.
+#[derive(Default)]
+pub struct MemoryLedger {
+    state: Mutex<State>,
+}
+
+impl MemoryLedger {
+    /// An empty ledger.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The state, or `Unavailable` if a panic left it possibly half-written.
+    fn lock(&self) -> Result<MutexGuard<'_, State>, LedgerError> {
+        self.state.lock().map_err(|_| {
+            LedgerError::Unavailable("memory ledger poisoned by an earlier panic".into())
+        })
+    }
+}
+
+fn no_session(id: &SessionId) -> LedgerError {
+    // The SQLite ledger reports a missing parent row as a foreign-key failure.
+    LedgerError::Unavailable(format!("no session {id}"))
+}
+
+#[async_trait]
+impl Ledger for MemoryLedger {
+    async fn insert_app(&self, app: &AppRecord) -> Result<(), LedgerError> {
+        let mut s = self.lock()?;
+        if s.apps.contains_key(&app.name) {
+            return Err(LedgerError::Conflict(format!("app {} exists", app.name)));
+        }
+        if s.apps.values().any(|a| a.token_hash == app.token_hash) {
+            return Err(LedgerError::Conflict("token hash in use".into()));
+        }
+        s.apps.insert(app.name.clone(), app.clone());
+        Ok(())
+    }
+
+    async fn app_by_token_hash(&self, hash: &TokenHash) -> Result<Option<AppRecord>, LedgerError> {
+        Ok(self
+            .lock()?
+            .apps
+            .values()
+            .find(|a| &a.token_hash == hash)
+            .cloned())
+    }
+
+    async fn list_apps(&self) -> Result<Vec<AppRecord>, LedgerError> {
+        Ok(self.lock()?.apps.values().cloned().collect())
+    }
+
+    async fn revoke_app(&self, name: &AppName, at: Timestamp) -> Result<bool, LedgerError> {
+        let mut s = self.lock()?;
+        match s.apps.get_mut(name) {
+            Some(app) if app.is_active() => {
+                app.revoked_at = Some(at);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn replace_token(&self, name: &AppName, hash: &TokenHash) -> Result<bool, LedgerError> {
+        let mut s = self.lock()?;
+        if !s.apps.get(name).is_some_and(AppRecord::is_active) {
+            return Ok(false);
+        }
+        if s.apps
+            .values()
+            .any(|a| &a.name != name && &a.token_hash == hash)
+        {
+            return Err(LedgerError::Conflict("token hash in use".into()));
+        }
+        if let Some(app) = s.apps.get_mut(name) {
+            app.token_hash = hash.clone();
+        }
+        Ok(true)
+    }
+
+    async fn create_session(
+        &self,
+        session: &Session,
+        caps: Caps,
+        event: &AuditEvent,
+    ) -> Result<Admission, LedgerError> {
+        let mut s = self.lock()?;
+        if s.open_total >= u64::from(caps.max_live) {
+            return Ok(Admission::PoolFull);
+        }
+        if s.open_by_app.get(&session.app).copied().unwrap_or(0) >= u64::from(caps.max_per_app) {
+            return Ok(Admission::AppQuotaReached);
+        }
+        if s.sessions.contains_key(&session.id) {
+            return Err(LedgerError::Conflict(format!(
+                "session {} exists",
+                session.id
+            )));
+        }
+        let id = session.id.clone();
+        if session.is_open() {
+            s.open_total += 1;
+            *s.open_by_app.entry(session.app.clone()).or_default() += 1;
+        }
+        s.by_app
+            .entry(session.app.clone())
+            .or_default()
+            .insert((session.created_at, id.clone()));
+        s.sessions.insert(id.clone(), session.clone());
+        s.events.insert(id, vec![event.clone()]);
+        Ok(Admission::Admitted)
+    }
+
+    async fn session(&self, id: &SessionId) -> Result<Option<Session>, LedgerError> {
+        Ok(self.lock()?.sessions.get(id).cloned())
+    }
+
+    async fn list_sessions(
+        &self,
+        app: &AppName,
+        query: &ListQuery,
+    ) -> Result<Vec<Session>, LedgerError> {
+        let s = self.lock()?;
+        let Some(keys) = s.by_app.get(app) else {
+            return Ok(Vec::new());
+        };
+        let page = keys
+            .iter()
+            .rev()
+            .filter(|(at, id)| {
+                query
+                    .cursor
+                    .as_ref()
+                    .is_none_or(|c| (*at, id) < (c.created_at, &c.id))
+            })
+            .filter_map(|(_, id)| s.sessions.get(id))
+            .filter(|session| query.status.admits(session))
+            .take(query.limit as usize)
+            .cloned()
+            .collect();
+        Ok(page)
+    }
+
+    async fn count_open_sessions(&self) -> Result<u64, LedgerError> {
+        Ok(self.lock()?.open_total)
+    }
+
+    async fn record_turn(
+        &self,
+        id: &SessionId,
+        turn: &Turn,
+        event: &AuditEvent,
+    ) -> Result<(), LedgerError> {
+        let mut s = self.lock()?;
+        if !s.sessions.contains_key(id) {
+            return Err(no_session(id));
+        }
+        let turns = s.turns.entry(id.clone()).or_default();
+        if turns.contains_key(&turn.index) {
+            return Err(LedgerError::Conflict(format!(
+                "turn {} of session {id} exists",
+                turn.index
+            )));
+        }
+        turns.insert(turn.index, turn.clone());
+        if let Some(session) = s.sessions.get_mut(id) {
+            session.turn_count = turn.index;
+            session.last_turn_at = Some(turn.completed_at());
+        }
+        s.events.entry(id.clone()).or_default().push(event.clone());
+        Ok(())
+    }
+
+    async fn record_event(&self, id: &SessionId, event: &AuditEvent) -> Result<(), LedgerError> {
+        let mut s = self.lock()?;
+        if !s.sessions.contains_key(id) {
+            return Err(no_session(id));
+        }
+        s.events.entry(id.clone()).or_default().push(event.clone());
+        Ok(())
+    }
+
+    async fn close_session(
+        &self,
+        id: &SessionId,
+        at: Timestamp,
+        reason: CloseReason,
+        event: &AuditEvent,
+    ) -> Result<bool, LedgerError> {
+        let mut s = self.lock()?;
+        let Some(session) = s.sessions.get_mut(id).filter(|session| session.is_open()) else {
+            return Ok(false);
+        };
+        session.state = SessionState::Closed { at, reason };
+        let app = session.app.clone();
+        s.open_total = s.open_total.saturating_sub(1);
+        if let Some(n) = s.open_by_app.get_mut(&app) {
+            *n = n.saturating_sub(1);
+        }
+        s.events.entry(id.clone()).or_default().push(event.clone());
+        Ok(true)
+    }
+
+    async fn turns(&self, id: &SessionId) -> Result<Vec<Turn>, LedgerError> {
+        Ok(self
+            .lock()?
+            .turns
+            .get(id)
+            .map(|t| t.values().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn events(&self, id: &SessionId) -> Result<Vec<AuditEvent>, LedgerError> {
+        Ok(self.lock()?.events.get(id).cloned().unwrap_or_default())
+    }
+
+    async fn idle_sessions(&self, before: Timestamp) -> Result<Vec<Session>, LedgerError> {
+        let s = self.lock()?;
+        let mut idle: Vec<Session> = s
+            .sessions
+            .values()
+            .filter(|x| x.is_open() && x.last_activity() < before)
+            .cloned()
+            .collect();
+        // Same order as the SQL ledger: longest idle first.
+        idle.sort_by(|a, b| (a.last_activity(), &a.id).cmp(&(b.last_activity(), &b.id)));
+        Ok(idle)
+    }
+
+    async fn purge_closed(&self, before: Timestamp) -> Result<u64, LedgerError> {
+        let mut s = self.lock()?;
+        let doomed: Vec<(AppName, Timestamp, SessionId)> = s
+            .sessions
+            .values()
+            .filter(|x| x.closed_at().is_some_and(|at| at < before))
+            .map(|x| (x.app.clone(), x.created_at, x.id.clone()))
+            .collect();
+        for (app, created_at, id) in &doomed {
+            s.sessions.remove(id);
+            s.turns.remove(id);
+            s.events.remove(id);
+            if let Some(keys) = s.by_app.get_mut(app) {
+                keys.remove(&(*created_at, id.clone()));
+            }
+        }
+        Ok(doomed.len() as u64)
+    }
+
+    async fn record_run(&self, run: &RunRecord) -> Result<(), LedgerError> {
+        self.lock()?.runs.push(run.clone());
+        Ok(())
+    }
+}
