@@ -22,8 +22,6 @@ CREATE TABLE sessions (
 
 -- An app's listing, newest first, resumed after a (created_at, id) cursor.
 CREATE INDEX sessions_by_app_newest ON sessions (app, created_at DESC, id DESC);
--- The capped create's counts (global and per app) scan only open sessions.
-CREATE INDEX sessions_open_by_app ON sessions (app) WHERE closed_at IS NULL;
 -- The idle sweep: open sessions by last activity.
 CREATE INDEX sessions_open_by_activity ON sessions (coalesce(last_turn_at, created_at), id) WHERE closed_at IS NULL;
 -- The hard-TTL purge: closed sessions by closing time.

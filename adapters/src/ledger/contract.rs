@@ -22,6 +22,7 @@ macro_rules! ledger_contract_tests {
             an_app_is_found_by_its_token_hash,
             a_taken_app_name_is_a_conflict,
             a_token_hash_that_no_app_has_finds_nothing,
+            a_token_hash_in_use_is_a_conflict,
             a_revoked_app_stays_findable_but_inactive_and_revokes_once,
             replacing_a_token_retires_the_old_hash,
             a_revoked_or_unknown_app_keeps_its_token,
@@ -190,6 +191,25 @@ pub(crate) async fn a_token_hash_that_no_app_has_finds_nothing(l: L) {
         .await
         .expect("insert");
     assert_eq!(l.app_by_token_hash(&hash("ab")).await, Ok(None));
+}
+
+pub(crate) async fn a_token_hash_in_use_is_a_conflict(l: L) {
+    l.insert_app(&app_record("billing", "aa"))
+        .await
+        .expect("insert");
+    l.insert_app(&app_record("support", "bb"))
+        .await
+        .expect("insert");
+    let twin = l.insert_app(&app_record("twin", "aa")).await;
+    assert!(matches!(twin, Err(LedgerError::Conflict(_))), "{twin:?}");
+    let stolen = l.replace_token(&app("support"), &hash("aa")).await;
+    assert!(
+        matches!(stolen, Err(LedgerError::Conflict(_))),
+        "{stolen:?}"
+    );
+    let support = l.app_by_token_hash(&hash("bb")).await.expect("lookup");
+    assert_eq!(support.map(|a| a.name), Some(app("support")));
+    assert_eq!(l.list_apps().await.expect("list").len(), 2);
 }
 
 pub(crate) async fn a_revoked_app_stays_findable_but_inactive_and_revokes_once(l: L) {
@@ -606,14 +626,18 @@ pub(crate) async fn a_duplicate_turn_index_is_a_conflict_and_changes_nothing(l: 
 }
 
 pub(crate) async fn a_turn_for_an_unknown_session_is_refused(l: L) {
-    assert!(l
+    // A missing parent row is the caller's bug, not a taken key: `Unavailable`.
+    let turn = l
         .record_turn(&sid(404), &turn(1, 0, 1), &event(AuditKind::Turn, 1))
-        .await
-        .is_err());
-    assert!(l
+        .await;
+    assert!(matches!(turn, Err(LedgerError::Unavailable(_))), "{turn:?}");
+    let event = l
         .record_event(&sid(404), &event(AuditKind::TurnFailed, 1))
-        .await
-        .is_err());
+        .await;
+    assert!(
+        matches!(event, Err(LedgerError::Unavailable(_))),
+        "{event:?}"
+    );
     assert_eq!(l.turns(&sid(404)).await, Ok(vec![]));
     assert_eq!(l.events(&sid(404)).await, Ok(vec![]));
 }

@@ -79,6 +79,9 @@ pub(super) fn open_pool(path: &Path) -> Result<SqlitePool, LedgerOpenError> {
     Pool::builder()
         .max_size(POOL_SIZE)
         .connection_timeout(Duration::from_secs(10))
+        // A local file connection does not go stale like a network one, and diesel
+        // already drops broken connections; a `SELECT 1` per checkout only costs.
+        .test_on_check_out(false)
         .connection_customizer(Box::new(Pragmas))
         .build(ConnectionManager::new(url))
         .map_err(|e| {

@@ -63,9 +63,24 @@ diesel::table! {
 
 diesel::joinable!(turns -> sessions (session_id));
 diesel::joinable!(session_events -> sessions (session_id));
-diesel::allow_tables_to_appear_in_same_query!(apps, sessions, turns, session_events, runs);
+diesel::allow_tables_to_appear_in_same_query!(
+    apps,
+    sessions,
+    turns,
+    session_events,
+    runs,
+    open_session_counts
+);
 
 diesel::define_sql_function! {
     /// SQL `coalesce`, as the idle index is built on it.
     fn coalesce(x: diesel::sql_types::Nullable<diesel::sql_types::BigInt>, y: diesel::sql_types::BigInt) -> diesel::sql_types::BigInt;
+}
+
+diesel::table! {
+    /// Kept by triggers (see the `open_session_counts` migration); read-only here.
+    open_session_counts (app) {
+        app -> Text,
+        n -> BigInt,
+    }
 }

@@ -1,7 +1,7 @@
 //! Session queries: the capped create, reads, listing, close, sweep and purge.
 
 use super::rows::{NewEventRow, NewSessionRow, SessionRow};
-use super::schema::{coalesce, session_events, sessions};
+use super::schema::{coalesce, open_session_counts, session_events, sessions};
 use super::{db_error, write};
 use clawdforge_domain::model::{
     Admission, AppName, AuditEvent, Caps, CloseReason, ListQuery, Session, SessionId, StatusFilter,
@@ -9,6 +9,7 @@ use clawdforge_domain::model::{
 };
 use clawdforge_domain::LedgerError;
 use diesel::prelude::*;
+use diesel::result::QueryResult;
 
 fn into_sessions(rows: Vec<SessionRow>) -> Result<Vec<Session>, LedgerError> {
     rows.into_iter().map(SessionRow::into_domain).collect()
@@ -16,7 +17,8 @@ fn into_sessions(rows: Vec<SessionRow>) -> Result<Vec<Session>, LedgerError> {
 
 /// Counts and inserts inside one IMMEDIATE transaction: SQLite's write lock is
 /// taken at BEGIN, so concurrent creates queue up and each counts what the
-/// previous one committed; the caps can never be overshot.
+/// previous one committed; the caps can never be overshot. The counts come
+/// from `open_session_counts`, which triggers keep in the same transactions.
 pub(super) fn create(
     c: &mut SqliteConnection,
     session: &Session,
@@ -26,16 +28,15 @@ pub(super) fn create(
     let row = NewSessionRow::new(session)?;
     let event = NewEventRow::new(&session.id, event);
     write(c, |c| {
-        let open = sessions::table.filter(sessions::closed_at.is_null());
-        let live: i64 = open.count().get_result(c)?;
-        if live >= i64::from(caps.max_live) {
+        if open_total(c)? >= i64::from(caps.max_live) {
             return Ok(Admission::PoolFull);
         }
-        let of_app: i64 = open
-            .filter(sessions::app.eq(session.app.as_str()))
-            .count()
-            .get_result(c)?;
-        if of_app >= i64::from(caps.max_per_app) {
+        let of_app: Option<i64> = open_session_counts::table
+            .find(session.app.as_str())
+            .select(open_session_counts::n)
+            .first(c)
+            .optional()?;
+        if of_app.unwrap_or(0) >= i64::from(caps.max_per_app) {
             return Ok(Admission::AppQuotaReached);
         }
         diesel::insert_into(sessions::table)
@@ -94,12 +95,16 @@ pub(super) fn list(
     into_sessions(rows)
 }
 
+/// Open sessions across apps, from the trigger-kept counters (one row per app).
+fn open_total(c: &mut SqliteConnection) -> QueryResult<i64> {
+    let per_app: Vec<i64> = open_session_counts::table
+        .select(open_session_counts::n)
+        .load(c)?;
+    Ok(per_app.iter().sum())
+}
+
 pub(super) fn count_open(c: &mut SqliteConnection) -> Result<u64, LedgerError> {
-    let n: i64 = sessions::table
-        .filter(sessions::closed_at.is_null())
-        .count()
-        .get_result(c)
-        .map_err(db_error)?;
+    let n = open_total(c).map_err(db_error)?;
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
