@@ -163,7 +163,9 @@ impl Config {
             Err(_) => return bad("listen", format!("must be an address like 127.0.0.1:8765, not {:?}", self.listen)),
         };
         let ledger = match self.ledger.as_str() {
-            "sqlite" => LedgerChoice::Sqlite(self.ledger_path.clone().unwrap_or_else(|| self.data_dir.join("ledger.sqlite3"))),
+            "sqlite" => {
+                LedgerChoice::Sqlite(self.ledger_path.clone().unwrap_or_else(|| self.data_dir.join("ledger.sqlite3")))
+            }
             "memory" => LedgerChoice::Memory,
             other => return bad("ledger", format!("must be sqlite or memory, not {other:?}")),
         };
@@ -192,7 +194,10 @@ impl Config {
             }
         }
         if self.run_timeout_secs > self.run_max_timeout_secs {
-            return bad("run_timeout_secs", format!("must not exceed run_max_timeout_secs ({})", self.run_max_timeout_secs));
+            return bad(
+                "run_timeout_secs",
+                format!("must not exceed run_max_timeout_secs ({})", self.run_max_timeout_secs),
+            );
         }
         if let Some(root) = self.allowed_roots.iter().find(|r| !r.is_absolute()) {
             return bad("allowed_roots", format!("must hold absolute paths, not {}", root.display()));
@@ -240,10 +245,7 @@ mod tests {
 
     #[test]
     fn the_defaults_are_a_valid_configuration() {
-        let s = with_env(&[], || Config::load(None, &FlagOverrides::default()))
-            .expect("loads")
-            .check()
-            .expect("valid");
+        let s = with_env(&[], || Config::load(None, &FlagOverrides::default())).expect("loads").check().expect("valid");
         assert_eq!(s.listen.to_string(), "127.0.0.1:8765");
         assert_eq!(s.ledger, LedgerChoice::Sqlite(PathBuf::from(".clawdforge/ledger.sqlite3")));
         assert_eq!(s.workspace_root, PathBuf::from(".clawdforge/workspaces"));
@@ -252,7 +254,10 @@ mod tests {
     #[test]
     fn the_environment_overrides_the_file_and_flags_override_both() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("c.toml", "max_live_sessions = 3\nlisten = \"127.0.0.1:1\"\n[agents]\nmine = \"my-agent --x\"\n")?;
+            jail.create_file(
+                "c.toml",
+                "max_live_sessions = 3\nlisten = \"127.0.0.1:1\"\n[agents]\nmine = \"my-agent --x\"\n",
+            )?;
             jail.set_env("CLAWDFORGE_MAX_LIVE_SESSIONS", "7");
             let flags = FlagOverrides { listen: Some("127.0.0.1:2".into()), ..FlagOverrides::default() };
             let c = Config::load(Some(Path::new("c.toml")), &flags).expect("loads");
@@ -276,7 +281,8 @@ mod tests {
     fn an_unknown_key_in_the_file_is_refused() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("c.toml", "max_live_sesions = 3\n")?;
-            let e = Config::load(Some(Path::new("c.toml")), &FlagOverrides::default()).expect_err("refused").to_string();
+            let e =
+                Config::load(Some(Path::new("c.toml")), &FlagOverrides::default()).expect_err("refused").to_string();
             assert!(e.contains("max_live_sesions"), "{e}");
             Ok(())
         });

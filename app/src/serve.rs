@@ -37,7 +37,8 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     let bound = acceptor.local_addr().first().map(ToString::to_string).unwrap_or_else(|| settings.listen.to_string());
     println!("clawdforge {} listening on http://{}", env!("CARGO_PKG_VERSION"), bound.trim_start_matches("socket://"));
 
-    let sweeper = tokio::spawn(sweep_forever(core.sessions.clone(), Duration::from_secs(settings.raw.sweep_interval_secs)));
+    let sweeper =
+        tokio::spawn(sweep_forever(core.sessions.clone(), Duration::from_secs(settings.raw.sweep_interval_secs)));
     let state = HttpState {
         apps: core.apps.clone(),
         sessions: core.sessions.clone(),

@@ -4,9 +4,8 @@
 //! single macro call.
 
 use clawdforge_domain::model::{
-    Admission, AgentName, AppName, AppRecord, AuditEvent, AuditKind, Caps, CloseReason, ListCursor,
-    ListQuery, Meta, RunRecord, Session, SessionId, SessionState, StatusFilter, Timestamp,
-    TokenHash, Turn,
+    Admission, AgentName, AppName, AppRecord, AuditEvent, AuditKind, Caps, CloseReason, ListCursor, ListQuery, Meta,
+    RunRecord, Session, SessionId, SessionState, StatusFilter, Timestamp, TokenHash, Turn,
 };
 use clawdforge_domain::ports::Ledger;
 use clawdforge_domain::LedgerError;
@@ -22,6 +21,7 @@ macro_rules! ledger_contract_tests {
             an_app_is_found_by_its_token_hash,
             a_taken_app_name_is_a_conflict,
             a_token_hash_that_no_app_has_finds_nothing,
+            a_token_hash_in_use_is_a_conflict,
             a_revoked_app_stays_findable_but_inactive_and_revokes_once,
             replacing_a_token_retires_the_old_hash,
             a_revoked_or_unknown_app_keeps_its_token,
@@ -72,10 +72,7 @@ macro_rules! ledger_contract_tests {
 
 type L = Arc<dyn Ledger>;
 
-const ROOMY: Caps = Caps {
-    max_live: 10_000,
-    max_per_app: 10_000,
-};
+const ROOMY: Caps = Caps { max_live: 10_000, max_per_app: 10_000 };
 
 fn app(name: &str) -> AppName {
     AppName::new(name).expect("valid app name")
@@ -90,12 +87,7 @@ fn hash(s: &str) -> TokenHash {
 }
 
 fn app_record(name: &str, token: &str) -> AppRecord {
-    AppRecord {
-        name: app(name),
-        token_hash: hash(token),
-        created_at: Timestamp::from_millis(1_000),
-        revoked_at: None,
-    }
+    AppRecord { name: app(name), token_hash: hash(token), created_at: Timestamp::from_millis(1_000), revoked_at: None }
 }
 
 fn ms(n: i64) -> Timestamp {
@@ -103,21 +95,11 @@ fn ms(n: i64) -> Timestamp {
 }
 
 fn session(n: u32, owner: &str, created_ms: i64) -> Session {
-    Session::open(
-        sid(n),
-        app(owner),
-        AgentName::new("echo").expect("valid agent"),
-        Meta::default(),
-        ms(created_ms),
-    )
+    Session::open(sid(n), app(owner), AgentName::new("echo").expect("valid agent"), Meta::default(), ms(created_ms))
 }
 
 fn event(kind: AuditKind, at_ms: i64) -> AuditEvent {
-    AuditEvent {
-        kind,
-        at: ms(at_ms),
-        detail: json!({ "k": kind.as_str(), "at": at_ms }),
-    }
+    AuditEvent { kind, at: ms(at_ms), detail: json!({ "k": kind.as_str(), "at": at_ms }) }
 }
 
 fn turn(index: u32, started_ms: i64, duration_ms: u64) -> Turn {
@@ -137,33 +119,16 @@ fn turn(index: u32, started_ms: i64, duration_ms: u64) -> Turn {
 }
 
 fn all(limit: u32) -> ListQuery {
-    ListQuery {
-        status: StatusFilter::All,
-        limit,
-        cursor: None,
-    }
+    ListQuery { status: StatusFilter::All, limit, cursor: None }
 }
 
 async fn create(l: &L, s: &Session) {
-    let got = l
-        .create_session(
-            s,
-            ROOMY,
-            &event(AuditKind::Create, s.created_at.as_millis()),
-        )
-        .await;
+    let got = l.create_session(s, ROOMY, &event(AuditKind::Create, s.created_at.as_millis())).await;
     assert_eq!(got, Ok(Admission::Admitted));
 }
 
 async fn close(l: &L, n: u32, at_ms: i64) -> bool {
-    l.close_session(
-        &sid(n),
-        ms(at_ms),
-        CloseReason::Client,
-        &event(AuditKind::Close, at_ms),
-    )
-    .await
-    .expect("close")
+    l.close_session(&sid(n), ms(at_ms), CloseReason::Client, &event(AuditKind::Close, at_ms)).await.expect("close")
 }
 
 fn ids(sessions: &[Session]) -> Vec<SessionId> {
@@ -177,98 +142,68 @@ pub(crate) async fn an_app_is_found_by_its_token_hash(l: L) {
 }
 
 pub(crate) async fn a_taken_app_name_is_a_conflict(l: L) {
-    l.insert_app(&app_record("billing", "aa"))
-        .await
-        .expect("insert");
+    l.insert_app(&app_record("billing", "aa")).await.expect("insert");
     let again = l.insert_app(&app_record("billing", "bb")).await;
     assert!(matches!(again, Err(LedgerError::Conflict(_))), "{again:?}");
     assert_eq!(l.app_by_token_hash(&hash("bb")).await, Ok(None));
 }
 
 pub(crate) async fn a_token_hash_that_no_app_has_finds_nothing(l: L) {
-    l.insert_app(&app_record("billing", "aa"))
-        .await
-        .expect("insert");
+    l.insert_app(&app_record("billing", "aa")).await.expect("insert");
     assert_eq!(l.app_by_token_hash(&hash("ab")).await, Ok(None));
 }
 
+pub(crate) async fn a_token_hash_in_use_is_a_conflict(l: L) {
+    l.insert_app(&app_record("billing", "aa")).await.expect("insert");
+    l.insert_app(&app_record("support", "bb")).await.expect("insert");
+    let twin = l.insert_app(&app_record("twin", "aa")).await;
+    assert!(matches!(twin, Err(LedgerError::Conflict(_))), "{twin:?}");
+    let stolen = l.replace_token(&app("support"), &hash("aa")).await;
+    assert!(matches!(stolen, Err(LedgerError::Conflict(_))), "{stolen:?}");
+    let support = l.app_by_token_hash(&hash("bb")).await.expect("lookup");
+    assert_eq!(support.map(|a| a.name), Some(app("support")));
+    assert_eq!(l.list_apps().await.expect("list").len(), 2);
+}
+
 pub(crate) async fn a_revoked_app_stays_findable_but_inactive_and_revokes_once(l: L) {
-    l.insert_app(&app_record("billing", "aa"))
-        .await
-        .expect("insert");
+    l.insert_app(&app_record("billing", "aa")).await.expect("insert");
     assert_eq!(l.revoke_app(&app("billing"), ms(5_000)).await, Ok(true));
     assert_eq!(l.revoke_app(&app("billing"), ms(6_000)).await, Ok(false));
-    let found = l
-        .app_by_token_hash(&hash("aa"))
-        .await
-        .expect("lookup")
-        .expect("still there");
+    let found = l.app_by_token_hash(&hash("aa")).await.expect("lookup").expect("still there");
     assert_eq!(found.revoked_at, Some(ms(5_000)));
     assert!(!found.is_active());
     assert_eq!(l.revoke_app(&app("nobody"), ms(5_000)).await, Ok(false));
 }
 
 pub(crate) async fn replacing_a_token_retires_the_old_hash(l: L) {
-    l.insert_app(&app_record("billing", "aa"))
-        .await
-        .expect("insert");
-    assert_eq!(
-        l.replace_token(&app("billing"), &hash("cc")).await,
-        Ok(true)
-    );
+    l.insert_app(&app_record("billing", "aa")).await.expect("insert");
+    assert_eq!(l.replace_token(&app("billing"), &hash("cc")).await, Ok(true));
     assert_eq!(l.app_by_token_hash(&hash("aa")).await, Ok(None));
-    let found = l
-        .app_by_token_hash(&hash("cc"))
-        .await
-        .expect("lookup")
-        .expect("new hash");
+    let found = l.app_by_token_hash(&hash("cc")).await.expect("lookup").expect("new hash");
     assert_eq!(found.name, app("billing"));
 }
 
 pub(crate) async fn a_revoked_or_unknown_app_keeps_its_token(l: L) {
-    l.insert_app(&app_record("billing", "aa"))
-        .await
-        .expect("insert");
-    l.revoke_app(&app("billing"), ms(5_000))
-        .await
-        .expect("revoke");
-    assert_eq!(
-        l.replace_token(&app("billing"), &hash("cc")).await,
-        Ok(false)
-    );
-    assert_eq!(
-        l.replace_token(&app("nobody"), &hash("cc")).await,
-        Ok(false)
-    );
-    assert!(l
-        .app_by_token_hash(&hash("aa"))
-        .await
-        .expect("lookup")
-        .is_some());
+    l.insert_app(&app_record("billing", "aa")).await.expect("insert");
+    l.revoke_app(&app("billing"), ms(5_000)).await.expect("revoke");
+    assert_eq!(l.replace_token(&app("billing"), &hash("cc")).await, Ok(false));
+    assert_eq!(l.replace_token(&app("nobody"), &hash("cc")).await, Ok(false));
+    assert!(l.app_by_token_hash(&hash("aa")).await.expect("lookup").is_some());
     assert_eq!(l.app_by_token_hash(&hash("cc")).await, Ok(None));
 }
 
 pub(crate) async fn apps_are_listed_by_name(l: L) {
     for (name, token) in [("zeta", "01"), ("alpha", "02"), ("mid", "03")] {
-        l.insert_app(&app_record(name, token))
-            .await
-            .expect("insert");
+        l.insert_app(&app_record(name, token)).await.expect("insert");
     }
-    let names: Vec<String> = l
-        .list_apps()
-        .await
-        .expect("list")
-        .iter()
-        .map(|a| a.name.to_string())
-        .collect();
+    let names: Vec<String> = l.list_apps().await.expect("list").iter().map(|a| a.name.to_string()).collect();
     assert_eq!(names, ["alpha", "mid", "zeta"]);
 }
 
 pub(crate) async fn a_created_session_reads_back_as_written(l: L) {
     let mut s = session(1, "billing", 1_700_000_000_123);
     s.agent = AgentName::new("claude").expect("valid");
-    s.meta = Meta::new(json!({"purpose": "smoke", "n": [1, 2.5, {"deep": null}], "ü": "ß"}))
-        .expect("object");
+    s.meta = Meta::new(json!({"purpose": "smoke", "n": [1, 2.5, {"deep": null}], "ü": "ß"})).expect("object");
     create(&l, &s).await;
     assert_eq!(l.session(&sid(1)).await, Ok(Some(s)));
 }
@@ -279,43 +214,24 @@ pub(crate) async fn an_unknown_session_is_none(l: L) {
 
 pub(crate) async fn a_duplicate_session_id_is_a_conflict(l: L) {
     create(&l, &session(1, "billing", 10)).await;
-    let again = l
-        .create_session(
-            &session(1, "other", 20),
-            ROOMY,
-            &event(AuditKind::Create, 20),
-        )
-        .await;
+    let again = l.create_session(&session(1, "other", 20), ROOMY, &event(AuditKind::Create, 20)).await;
     assert!(matches!(again, Err(LedgerError::Conflict(_))), "{again:?}");
-    assert_eq!(
-        l.session(&sid(1)).await.expect("get").map(|s| s.app),
-        Some(app("billing"))
-    );
+    assert_eq!(l.session(&sid(1)).await.expect("get").map(|s| s.app), Some(app("billing")));
     assert_eq!(l.events(&sid(1)).await.expect("events").len(), 1);
 }
 
 pub(crate) async fn the_create_event_is_written_with_the_session(l: L) {
     create(&l, &session(1, "billing", 10)).await;
-    assert_eq!(
-        l.events(&sid(1)).await,
-        Ok(vec![event(AuditKind::Create, 10)])
-    );
+    assert_eq!(l.events(&sid(1)).await, Ok(vec![event(AuditKind::Create, 10)]));
 }
 
 pub(crate) async fn a_full_pool_refuses_and_writes_nothing(l: L) {
-    let caps = Caps {
-        max_live: 2,
-        max_per_app: 10,
-    };
+    let caps = Caps { max_live: 2, max_per_app: 10 };
     for (n, owner) in [(1, "a"), (2, "b")] {
-        let got = l
-            .create_session(&session(n, owner, 10), caps, &event(AuditKind::Create, 10))
-            .await;
+        let got = l.create_session(&session(n, owner, 10), caps, &event(AuditKind::Create, 10)).await;
         assert_eq!(got, Ok(Admission::Admitted));
     }
-    let third = l
-        .create_session(&session(3, "c", 10), caps, &event(AuditKind::Create, 10))
-        .await;
+    let third = l.create_session(&session(3, "c", 10), caps, &event(AuditKind::Create, 10)).await;
     assert_eq!(third, Ok(Admission::PoolFull));
     assert_eq!(l.session(&sid(3)).await, Ok(None));
     assert_eq!(l.events(&sid(3)).await, Ok(vec![]));
@@ -323,46 +239,31 @@ pub(crate) async fn a_full_pool_refuses_and_writes_nothing(l: L) {
 }
 
 pub(crate) async fn a_full_app_quota_refuses_and_writes_nothing(l: L) {
-    let caps = Caps {
-        max_live: 10,
-        max_per_app: 2,
-    };
+    let caps = Caps { max_live: 10, max_per_app: 2 };
     for n in 1..=2 {
-        let got = l
-            .create_session(&session(n, "a", 10), caps, &event(AuditKind::Create, 10))
-            .await;
+        let got = l.create_session(&session(n, "a", 10), caps, &event(AuditKind::Create, 10)).await;
         assert_eq!(got, Ok(Admission::Admitted));
     }
-    let third = l
-        .create_session(&session(3, "a", 10), caps, &event(AuditKind::Create, 10))
-        .await;
+    let third = l.create_session(&session(3, "a", 10), caps, &event(AuditKind::Create, 10)).await;
     assert_eq!(third, Ok(Admission::AppQuotaReached));
     assert_eq!(l.session(&sid(3)).await, Ok(None));
-    let other = l
-        .create_session(&session(4, "b", 10), caps, &event(AuditKind::Create, 10))
-        .await;
+    let other = l.create_session(&session(4, "b", 10), caps, &event(AuditKind::Create, 10)).await;
     assert_eq!(other, Ok(Admission::Admitted), "another app still has room");
 }
 
 pub(crate) async fn closed_sessions_do_not_count_against_the_caps(l: L) {
-    let caps = Caps {
-        max_live: 1,
-        max_per_app: 1,
-    };
+    let caps = Caps { max_live: 1, max_per_app: 1 };
     assert_eq!(
-        l.create_session(&session(1, "a", 10), caps, &event(AuditKind::Create, 10))
-            .await,
+        l.create_session(&session(1, "a", 10), caps, &event(AuditKind::Create, 10)).await,
         Ok(Admission::Admitted)
     );
     assert_eq!(
-        l.create_session(&session(2, "a", 11), caps, &event(AuditKind::Create, 11))
-            .await,
+        l.create_session(&session(2, "a", 11), caps, &event(AuditKind::Create, 11)).await,
         Ok(Admission::PoolFull)
     );
     assert!(close(&l, 1, 12).await);
     assert_eq!(
-        l.create_session(&session(2, "a", 13), caps, &event(AuditKind::Create, 13))
-            .await,
+        l.create_session(&session(2, "a", 13), caps, &event(AuditKind::Create, 13)).await,
         Ok(Admission::Admitted)
     );
 }
@@ -372,12 +273,7 @@ async fn concurrent_creates(l: &L, caps: Caps) -> (Vec<Admission>, usize) {
         .map(|n| {
             let l = Arc::clone(l);
             tokio::spawn(async move {
-                l.create_session(
-                    &session(n, "crowd", i64::from(n)),
-                    caps,
-                    &event(AuditKind::Create, 0),
-                )
-                .await
+                l.create_session(&session(n, "crowd", i64::from(n)), caps, &event(AuditKind::Create, 0)).await
             })
         })
         .collect();
@@ -385,64 +281,22 @@ async fn concurrent_creates(l: &L, caps: Caps) -> (Vec<Admission>, usize) {
     for t in tasks {
         answers.push(t.await.expect("task").expect("create"));
     }
-    let rows = l
-        .list_sessions(&app("crowd"), &all(1_000))
-        .await
-        .expect("list")
-        .len();
+    let rows = l.list_sessions(&app("crowd"), &all(1_000)).await.expect("list").len();
     (answers, rows)
 }
 
 pub(crate) async fn creates_never_exceed_the_global_cap_under_concurrency(l: L) {
-    let (answers, rows) = concurrent_creates(
-        &l,
-        Caps {
-            max_live: 10,
-            max_per_app: 1_000,
-        },
-    )
-    .await;
-    assert_eq!(
-        answers
-            .iter()
-            .filter(|a| **a == Admission::Admitted)
-            .count(),
-        10
-    );
-    assert_eq!(
-        answers
-            .iter()
-            .filter(|a| **a == Admission::PoolFull)
-            .count(),
-        54
-    );
+    let (answers, rows) = concurrent_creates(&l, Caps { max_live: 10, max_per_app: 1_000 }).await;
+    assert_eq!(answers.iter().filter(|a| **a == Admission::Admitted).count(), 10);
+    assert_eq!(answers.iter().filter(|a| **a == Admission::PoolFull).count(), 54);
     assert_eq!(rows, 10);
     assert_eq!(l.count_open_sessions().await, Ok(10));
 }
 
 pub(crate) async fn creates_never_exceed_the_app_cap_under_concurrency(l: L) {
-    let (answers, rows) = concurrent_creates(
-        &l,
-        Caps {
-            max_live: 1_000,
-            max_per_app: 10,
-        },
-    )
-    .await;
-    assert_eq!(
-        answers
-            .iter()
-            .filter(|a| **a == Admission::Admitted)
-            .count(),
-        10
-    );
-    assert_eq!(
-        answers
-            .iter()
-            .filter(|a| **a == Admission::AppQuotaReached)
-            .count(),
-        54
-    );
+    let (answers, rows) = concurrent_creates(&l, Caps { max_live: 1_000, max_per_app: 10 }).await;
+    assert_eq!(answers.iter().filter(|a| **a == Admission::Admitted).count(), 10);
+    assert_eq!(answers.iter().filter(|a| **a == Admission::AppQuotaReached).count(), 54);
     assert_eq!(rows, 10);
 }
 
@@ -459,10 +313,7 @@ pub(crate) async fn a_listing_shows_only_the_apps_own_sessions(l: L) {
     create(&l, &session(1, "a", 10)).await;
     create(&l, &session(2, "b", 20)).await;
     create(&l, &session(3, "a", 30)).await;
-    assert_eq!(
-        ids(&l.list_sessions(&app("a"), &all(50)).await.expect("list")),
-        [sid(3), sid(1)]
-    );
+    assert_eq!(ids(&l.list_sessions(&app("a"), &all(50)).await.expect("list")), [sid(3), sid(1)]);
     assert_eq!(l.list_sessions(&app("nobody"), &all(50)).await, Ok(vec![]));
 }
 
@@ -480,42 +331,17 @@ pub(crate) async fn a_listing_honours_the_status_filter(l: L) {
     }
     assert!(close(&l, 2, 50).await);
     assert!(close(&l, 3, 50).await);
-    let q = |status| ListQuery {
-        status,
-        limit: 50,
-        cursor: None,
-    };
-    assert_eq!(
-        ids(&l
-            .list_sessions(&app("a"), &q(StatusFilter::Open))
-            .await
-            .expect("open")),
-        [sid(4), sid(1)]
-    );
-    assert_eq!(
-        ids(&l
-            .list_sessions(&app("a"), &q(StatusFilter::Closed))
-            .await
-            .expect("closed")),
-        [sid(3), sid(2)]
-    );
-    assert_eq!(
-        l.list_sessions(&app("a"), &q(StatusFilter::All))
-            .await
-            .expect("all")
-            .len(),
-        4
-    );
+    let q = |status| ListQuery { status, limit: 50, cursor: None };
+    assert_eq!(ids(&l.list_sessions(&app("a"), &q(StatusFilter::Open)).await.expect("open")), [sid(4), sid(1)]);
+    assert_eq!(ids(&l.list_sessions(&app("a"), &q(StatusFilter::Closed)).await.expect("closed")), [sid(3), sid(2)]);
+    assert_eq!(l.list_sessions(&app("a"), &q(StatusFilter::All)).await.expect("all").len(), 4);
 }
 
 pub(crate) async fn a_listing_returns_at_most_the_limit(l: L) {
     for n in 1..=5 {
         create(&l, &session(n, "a", i64::from(n))).await;
     }
-    assert_eq!(
-        ids(&l.list_sessions(&app("a"), &all(2)).await.expect("list")),
-        [sid(5), sid(4)]
-    );
+    assert_eq!(ids(&l.list_sessions(&app("a"), &all(2)).await.expect("list")), [sid(5), sid(4)]);
 }
 
 pub(crate) async fn paging_with_the_cursor_yields_every_session_exactly_once(l: L) {
@@ -527,11 +353,7 @@ pub(crate) async fn paging_with_the_cursor_yields_every_session_exactly_once(l: 
     let mut seen = Vec::new();
     let mut cursor: Option<ListCursor> = None;
     loop {
-        let q = ListQuery {
-            status: StatusFilter::All,
-            limit: 4,
-            cursor: cursor.clone(),
-        };
+        let q = ListQuery { status: StatusFilter::All, limit: 4, cursor: cursor.clone() };
         let page = l.list_sessions(&app("a"), &q).await.expect("page");
         assert!(page.len() <= 4);
         let Some(last) = page.last() else { break };
@@ -547,22 +369,12 @@ pub(crate) async fn paging_with_the_cursor_yields_every_session_exactly_once(l: 
 
 pub(crate) async fn a_recorded_turn_updates_the_session_and_appends_its_event(l: L) {
     create(&l, &session(1, "a", 10)).await;
-    l.record_turn(&sid(1), &turn(1, 100, 50), &event(AuditKind::Turn, 150))
-        .await
-        .expect("turn 1");
-    l.record_turn(&sid(1), &turn(2, 200, 75), &event(AuditKind::Turn, 275))
-        .await
-        .expect("turn 2");
+    l.record_turn(&sid(1), &turn(1, 100, 50), &event(AuditKind::Turn, 150)).await.expect("turn 1");
+    l.record_turn(&sid(1), &turn(2, 200, 75), &event(AuditKind::Turn, 275)).await.expect("turn 2");
     let s = l.session(&sid(1)).await.expect("get").expect("exists");
     assert_eq!(s.turn_count, 2);
     assert_eq!(s.last_turn_at, Some(ms(275)));
-    let kinds: Vec<AuditKind> = l
-        .events(&sid(1))
-        .await
-        .expect("events")
-        .iter()
-        .map(|e| e.kind)
-        .collect();
+    let kinds: Vec<AuditKind> = l.events(&sid(1)).await.expect("events").iter().map(|e| e.kind).collect();
     assert_eq!(kinds, [AuditKind::Create, AuditKind::Turn, AuditKind::Turn]);
 }
 
@@ -571,33 +383,18 @@ pub(crate) async fn turns_come_back_by_index_with_their_events_intact(l: L) {
     create(&l, &session(2, "a", 10)).await;
     // Written out of order to show the ledger sorts by index.
     for i in [2, 1, 3] {
-        l.record_turn(
-            &sid(1),
-            &turn(i, i64::from(i) * 100, 10),
-            &event(AuditKind::Turn, 0),
-        )
-        .await
-        .expect("turn");
+        l.record_turn(&sid(1), &turn(i, i64::from(i) * 100, 10), &event(AuditKind::Turn, 0)).await.expect("turn");
     }
-    l.record_turn(&sid(2), &turn(1, 5, 1), &event(AuditKind::Turn, 0))
-        .await
-        .expect("other");
+    l.record_turn(&sid(2), &turn(1, 5, 1), &event(AuditKind::Turn, 0)).await.expect("other");
     let got = l.turns(&sid(1)).await.expect("turns");
-    assert_eq!(
-        got,
-        vec![turn(1, 100, 10), turn(2, 200, 10), turn(3, 300, 10)]
-    );
+    assert_eq!(got, vec![turn(1, 100, 10), turn(2, 200, 10), turn(3, 300, 10)]);
     assert_eq!(l.turns(&sid(404)).await, Ok(vec![]));
 }
 
 pub(crate) async fn a_duplicate_turn_index_is_a_conflict_and_changes_nothing(l: L) {
     create(&l, &session(1, "a", 10)).await;
-    l.record_turn(&sid(1), &turn(1, 100, 50), &event(AuditKind::Turn, 150))
-        .await
-        .expect("turn");
-    let again = l
-        .record_turn(&sid(1), &turn(1, 900, 50), &event(AuditKind::Turn, 950))
-        .await;
+    l.record_turn(&sid(1), &turn(1, 100, 50), &event(AuditKind::Turn, 150)).await.expect("turn");
+    let again = l.record_turn(&sid(1), &turn(1, 900, 50), &event(AuditKind::Turn, 950)).await;
     assert!(matches!(again, Err(LedgerError::Conflict(_))), "{again:?}");
     let s = l.session(&sid(1)).await.expect("get").expect("exists");
     assert_eq!(s.last_turn_at, Some(ms(150)));
@@ -606,14 +403,11 @@ pub(crate) async fn a_duplicate_turn_index_is_a_conflict_and_changes_nothing(l: 
 }
 
 pub(crate) async fn a_turn_for_an_unknown_session_is_refused(l: L) {
-    assert!(l
-        .record_turn(&sid(404), &turn(1, 0, 1), &event(AuditKind::Turn, 1))
-        .await
-        .is_err());
-    assert!(l
-        .record_event(&sid(404), &event(AuditKind::TurnFailed, 1))
-        .await
-        .is_err());
+    // A missing parent row is the caller's bug, not a taken key: `Unavailable`.
+    let turn = l.record_turn(&sid(404), &turn(1, 0, 1), &event(AuditKind::Turn, 1)).await;
+    assert!(matches!(turn, Err(LedgerError::Unavailable(_))), "{turn:?}");
+    let event = l.record_event(&sid(404), &event(AuditKind::TurnFailed, 1)).await;
+    assert!(matches!(event, Err(LedgerError::Unavailable(_))), "{event:?}");
     assert_eq!(l.turns(&sid(404)).await, Ok(vec![]));
     assert_eq!(l.events(&sid(404)).await, Ok(vec![]));
 }
@@ -621,11 +415,7 @@ pub(crate) async fn a_turn_for_an_unknown_session_is_refused(l: L) {
 pub(crate) async fn events_come_back_in_order_of_writing(l: L) {
     create(&l, &session(1, "a", 10)).await;
     // Times deliberately out of order: the order is the writing order, not `at`.
-    let written = [
-        event(AuditKind::TurnFailed, 90),
-        event(AuditKind::TurnFailed, 20),
-        event(AuditKind::Turn, 50),
-    ];
+    let written = [event(AuditKind::TurnFailed, 90), event(AuditKind::TurnFailed, 20), event(AuditKind::Turn, 50)];
     for e in &written {
         l.record_event(&sid(1), e).await.expect("event");
     }
@@ -636,56 +426,21 @@ pub(crate) async fn events_come_back_in_order_of_writing(l: L) {
 
 pub(crate) async fn closing_an_open_session_records_when_and_why(l: L) {
     create(&l, &session(1, "a", 10)).await;
-    let closed = l
-        .close_session(
-            &sid(1),
-            ms(40),
-            CloseReason::Ttl,
-            &event(AuditKind::SweepClose, 40),
-        )
-        .await;
+    let closed = l.close_session(&sid(1), ms(40), CloseReason::Ttl, &event(AuditKind::SweepClose, 40)).await;
     assert_eq!(closed, Ok(true));
     let s = l.session(&sid(1)).await.expect("get").expect("exists");
-    assert_eq!(
-        s.state,
-        SessionState::Closed {
-            at: ms(40),
-            reason: CloseReason::Ttl
-        }
-    );
-    assert_eq!(
-        l.events(&sid(1)).await.expect("events").last(),
-        Some(&event(AuditKind::SweepClose, 40))
-    );
+    assert_eq!(s.state, SessionState::Closed { at: ms(40), reason: CloseReason::Ttl });
+    assert_eq!(l.events(&sid(1)).await.expect("events").last(), Some(&event(AuditKind::SweepClose, 40)));
 }
 
 pub(crate) async fn a_second_close_changes_nothing(l: L) {
     create(&l, &session(1, "a", 10)).await;
     assert!(close(&l, 1, 20).await);
-    let second = l
-        .close_session(
-            &sid(1),
-            ms(30),
-            CloseReason::Ttl,
-            &event(AuditKind::SweepClose, 30),
-        )
-        .await;
+    let second = l.close_session(&sid(1), ms(30), CloseReason::Ttl, &event(AuditKind::SweepClose, 30)).await;
     assert_eq!(second, Ok(false));
     let s = l.session(&sid(1)).await.expect("get").expect("exists");
-    assert_eq!(
-        s.state,
-        SessionState::Closed {
-            at: ms(20),
-            reason: CloseReason::Client
-        }
-    );
-    let closes = l
-        .events(&sid(1))
-        .await
-        .expect("events")
-        .iter()
-        .filter(|e| e.kind != AuditKind::Create)
-        .count();
+    assert_eq!(s.state, SessionState::Closed { at: ms(20), reason: CloseReason::Client });
+    let closes = l.events(&sid(1)).await.expect("events").iter().filter(|e| e.kind != AuditKind::Create).count();
     assert_eq!(closes, 1);
 }
 
@@ -698,9 +453,7 @@ pub(crate) async fn idle_sessions_count_from_the_last_turn_else_creation(l: L) {
     create(&l, &session(1, "a", 100)).await; // never used: idle since 100
     create(&l, &session(2, "a", 100)).await; // a turn completed at 900
     create(&l, &session(3, "b", 600)).await; // never used: idle since 600
-    l.record_turn(&sid(2), &turn(1, 800, 100), &event(AuditKind::Turn, 900))
-        .await
-        .expect("turn");
+    l.record_turn(&sid(2), &turn(1, 800, 100), &event(AuditKind::Turn, 900)).await.expect("turn");
     let idle = |before| {
         let l = Arc::clone(&l);
         async move {
@@ -719,20 +472,13 @@ pub(crate) async fn idle_sessions_exclude_closed_sessions(l: L) {
     create(&l, &session(1, "a", 100)).await;
     create(&l, &session(2, "a", 100)).await;
     assert!(close(&l, 1, 150).await);
-    assert_eq!(
-        ids(&l.idle_sessions(ms(10_000)).await.expect("idle")),
-        [sid(2)]
-    );
+    assert_eq!(ids(&l.idle_sessions(ms(10_000)).await.expect("idle")), [sid(2)]);
 }
 
-pub(crate) async fn purging_deletes_only_sessions_closed_before_the_cutoff_with_their_turns_and_events(
-    l: L,
-) {
+pub(crate) async fn purging_deletes_only_sessions_closed_before_the_cutoff_with_their_turns_and_events(l: L) {
     for n in 1..=4 {
         create(&l, &session(n, "a", 10)).await;
-        l.record_turn(&sid(n), &turn(1, 20, 5), &event(AuditKind::Turn, 25))
-            .await
-            .expect("turn");
+        l.record_turn(&sid(n), &turn(1, 20, 5), &event(AuditKind::Turn, 25)).await.expect("turn");
     }
     assert!(close(&l, 1, 100).await); // closed long ago: purged
     assert!(close(&l, 2, 499).await); // just before the cutoff: purged
@@ -748,10 +494,7 @@ pub(crate) async fn purging_deletes_only_sessions_closed_before_the_cutoff_with_
         assert!(l.session(&sid(n)).await.expect("get").is_some());
         assert_eq!(l.turns(&sid(n)).await.expect("turns").len(), 1);
     }
-    assert_eq!(
-        ids(&l.list_sessions(&app("a"), &all(50)).await.expect("list")),
-        [sid(4), sid(3)]
-    );
+    assert_eq!(ids(&l.list_sessions(&app("a"), &all(50)).await.expect("list")), [sid(4), sid(3)]);
     assert_eq!(l.purge_closed(ms(500)).await, Ok(0));
 }
 

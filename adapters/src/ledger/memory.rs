@@ -5,8 +5,8 @@
 
 use async_trait::async_trait;
 use clawdforge_domain::model::{
-    Admission, AppName, AppRecord, AuditEvent, Caps, CloseReason, ListQuery, RunRecord, Session,
-    SessionId, SessionState, Timestamp, TokenHash, Turn,
+    Admission, AppName, AppRecord, AuditEvent, Caps, CloseReason, ListQuery, RunRecord, Session, SessionId,
+    SessionState, Timestamp, TokenHash, Turn,
 };
 use clawdforge_domain::ports::Ledger;
 use clawdforge_domain::LedgerError;
@@ -42,9 +42,7 @@ impl MemoryLedger {
 
     /// The state, or `Unavailable` if a panic left it possibly half-written.
     fn lock(&self) -> Result<MutexGuard<'_, State>, LedgerError> {
-        self.state.lock().map_err(|_| {
-            LedgerError::Unavailable("memory ledger poisoned by an earlier panic".into())
-        })
+        self.state.lock().map_err(|_| LedgerError::Unavailable("memory ledger poisoned by an earlier panic".into()))
     }
 }
 
@@ -68,12 +66,7 @@ impl Ledger for MemoryLedger {
     }
 
     async fn app_by_token_hash(&self, hash: &TokenHash) -> Result<Option<AppRecord>, LedgerError> {
-        Ok(self
-            .lock()?
-            .apps
-            .values()
-            .find(|a| &a.token_hash == hash)
-            .cloned())
+        Ok(self.lock()?.apps.values().find(|a| &a.token_hash == hash).cloned())
     }
 
     async fn list_apps(&self) -> Result<Vec<AppRecord>, LedgerError> {
@@ -96,10 +89,7 @@ impl Ledger for MemoryLedger {
         if !s.apps.get(name).is_some_and(AppRecord::is_active) {
             return Ok(false);
         }
-        if s.apps
-            .values()
-            .any(|a| &a.name != name && &a.token_hash == hash)
-        {
+        if s.apps.values().any(|a| &a.name != name && &a.token_hash == hash) {
             return Err(LedgerError::Conflict("token hash in use".into()));
         }
         if let Some(app) = s.apps.get_mut(name) {
@@ -122,20 +112,14 @@ impl Ledger for MemoryLedger {
             return Ok(Admission::AppQuotaReached);
         }
         if s.sessions.contains_key(&session.id) {
-            return Err(LedgerError::Conflict(format!(
-                "session {} exists",
-                session.id
-            )));
+            return Err(LedgerError::Conflict(format!("session {} exists", session.id)));
         }
         let id = session.id.clone();
         if session.is_open() {
             s.open_total += 1;
             *s.open_by_app.entry(session.app.clone()).or_default() += 1;
         }
-        s.by_app
-            .entry(session.app.clone())
-            .or_default()
-            .insert((session.created_at, id.clone()));
+        s.by_app.entry(session.app.clone()).or_default().insert((session.created_at, id.clone()));
         s.sessions.insert(id.clone(), session.clone());
         s.events.insert(id, vec![event.clone()]);
         Ok(Admission::Admitted)
@@ -145,11 +129,7 @@ impl Ledger for MemoryLedger {
         Ok(self.lock()?.sessions.get(id).cloned())
     }
 
-    async fn list_sessions(
-        &self,
-        app: &AppName,
-        query: &ListQuery,
-    ) -> Result<Vec<Session>, LedgerError> {
+    async fn list_sessions(&self, app: &AppName, query: &ListQuery) -> Result<Vec<Session>, LedgerError> {
         let s = self.lock()?;
         let Some(keys) = s.by_app.get(app) else {
             return Ok(Vec::new());
@@ -157,12 +137,7 @@ impl Ledger for MemoryLedger {
         let page = keys
             .iter()
             .rev()
-            .filter(|(at, id)| {
-                query
-                    .cursor
-                    .as_ref()
-                    .is_none_or(|c| (*at, id) < (c.created_at, &c.id))
-            })
+            .filter(|(at, id)| query.cursor.as_ref().is_none_or(|c| (*at, id) < (c.created_at, &c.id)))
             .filter_map(|(_, id)| s.sessions.get(id))
             .filter(|session| query.status.admits(session))
             .take(query.limit as usize)
@@ -175,22 +150,14 @@ impl Ledger for MemoryLedger {
         Ok(self.lock()?.open_total)
     }
 
-    async fn record_turn(
-        &self,
-        id: &SessionId,
-        turn: &Turn,
-        event: &AuditEvent,
-    ) -> Result<(), LedgerError> {
+    async fn record_turn(&self, id: &SessionId, turn: &Turn, event: &AuditEvent) -> Result<(), LedgerError> {
         let mut s = self.lock()?;
         if !s.sessions.contains_key(id) {
             return Err(no_session(id));
         }
         let turns = s.turns.entry(id.clone()).or_default();
         if turns.contains_key(&turn.index) {
-            return Err(LedgerError::Conflict(format!(
-                "turn {} of session {id} exists",
-                turn.index
-            )));
+            return Err(LedgerError::Conflict(format!("turn {} of session {id} exists", turn.index)));
         }
         turns.insert(turn.index, turn.clone());
         if let Some(session) = s.sessions.get_mut(id) {
@@ -232,12 +199,7 @@ impl Ledger for MemoryLedger {
     }
 
     async fn turns(&self, id: &SessionId) -> Result<Vec<Turn>, LedgerError> {
-        Ok(self
-            .lock()?
-            .turns
-            .get(id)
-            .map(|t| t.values().cloned().collect())
-            .unwrap_or_default())
+        Ok(self.lock()?.turns.get(id).map(|t| t.values().cloned().collect()).unwrap_or_default())
     }
 
     async fn events(&self, id: &SessionId) -> Result<Vec<AuditEvent>, LedgerError> {
@@ -246,12 +208,8 @@ impl Ledger for MemoryLedger {
 
     async fn idle_sessions(&self, before: Timestamp) -> Result<Vec<Session>, LedgerError> {
         let s = self.lock()?;
-        let mut idle: Vec<Session> = s
-            .sessions
-            .values()
-            .filter(|x| x.is_open() && x.last_activity() < before)
-            .cloned()
-            .collect();
+        let mut idle: Vec<Session> =
+            s.sessions.values().filter(|x| x.is_open() && x.last_activity() < before).cloned().collect();
         // Same order as the SQL ledger: longest idle first.
         idle.sort_by(|a, b| (a.last_activity(), &a.id).cmp(&(b.last_activity(), &b.id)));
         Ok(idle)

@@ -5,8 +5,17 @@
 #[macro_use]
 mod contract;
 pub mod memory;
+pub mod sqlite;
 
 pub use memory::MemoryLedger;
+pub use sqlite::{LedgerOpenError, SqliteLedger};
 
 #[cfg(test)]
 ledger_contract_tests!(memory_contract, async { (MemoryLedger::new(), ()) });
+
+#[cfg(test)]
+ledger_contract_tests!(sqlite_contract, async {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ledger = SqliteLedger::open(&dir.path().join("ledger.db")).expect("open ledger");
+    (ledger, dir)
+});

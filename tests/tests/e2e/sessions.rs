@@ -55,7 +55,8 @@ async fn a_full_session_keeps_agent_state_across_turns_and_closes_once() {
     assert_eq!((view["status"].as_str(), view["close_reason"].as_str()), (Some("closed"), Some("client")));
     assert!(view["closed_at"].as_i64().is_some());
     let events = server.get(&token, &format!("/sessions/{id}/events")).await.expect_status(200);
-    let kinds: Vec<&str> = events["events"].as_array().expect("events").iter().filter_map(|e| e["event"].as_str()).collect();
+    let kinds: Vec<&str> =
+        events["events"].as_array().expect("events").iter().filter_map(|e| e["event"].as_str()).collect();
     assert_eq!(kinds, ["create", "turn", "turn", "turn", "close"]);
 }
 
@@ -96,7 +97,8 @@ async fn a_crashed_turn_is_a_502_and_the_session_keeps_working() {
     assert_eq!(index, 1);
     assert!(text.contains("still there?"), "{text}");
     let events = server.get(&token, &format!("/sessions/{id}/events")).await.expect_status(200);
-    let kinds: Vec<&str> = events["events"].as_array().expect("events").iter().filter_map(|e| e["event"].as_str()).collect();
+    let kinds: Vec<&str> =
+        events["events"].as_array().expect("events").iter().filter_map(|e| e["event"].as_str()).collect();
     assert_eq!(kinds, ["create", "turn_failed", "turn"]);
 }
 

@@ -22,7 +22,11 @@ pub fn root() -> PathBuf {
 pub fn bin() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"));
     let bin = target.join("debug").join("clawdforge");
-    assert!(bin.is_file(), "{} is missing: build it first with `cargo build -p clawdforge` (scripts/test does)", bin.display());
+    assert!(
+        bin.is_file(),
+        "{} is missing: build it first with `cargo build -p clawdforge` (scripts/test does)",
+        bin.display()
+    );
     bin
 }
 
@@ -124,9 +128,9 @@ impl Server {
         let mut expect_token = false;
         let base = loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let line = rx.recv_timeout(left).unwrap_or_else(|_| {
-                panic!("server did not start; stderr:\n{}", stderr_log.lock().expect("lock"))
-            });
+            let line = rx
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("server did not start; stderr:\n{}", stderr_log.lock().expect("lock")));
             if expect_token {
                 token = Some(line.trim().to_owned());
                 expect_token = false;

@@ -1,0 +1,171 @@
+//! The SQLite ledger: diesel over an r2d2 pool, schema by embedded migrations.
+
+mod activity;
+mod apps;
+mod open;
+mod rows;
+mod schema;
+mod sessions;
+#[cfg(test)]
+mod tests;
+
+pub use open::LedgerOpenError;
+
+use async_trait::async_trait;
+use clawdforge_domain::model::{
+    Admission, AppName, AppRecord, AuditEvent, Caps, CloseReason, ListQuery, RunRecord, Session, SessionId, Timestamp,
+    TokenHash, Turn,
+};
+use clawdforge_domain::ports::Ledger;
+use clawdforge_domain::LedgerError;
+use diesel::result::{DatabaseErrorKind, Error as DieselError, QueryResult};
+use diesel::SqliteConnection;
+use open::SqlitePool;
+use std::path::Path;
+
+/// The [`Ledger`] in one SQLite file (WAL mode), durable across restarts.
+#[derive(Clone)]
+pub struct SqliteLedger {
+    pool: SqlitePool,
+}
+
+/// A taken key is the caller's conflict; anything else is the store failing.
+fn db_error(e: DieselError) -> LedgerError {
+    match e {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+            LedgerError::Conflict(info.message().to_owned())
+        }
+        other => LedgerError::Unavailable(other.to_string()),
+    }
+}
+
+/// Runs `f` as one IMMEDIATE transaction: the write lock is taken at BEGIN,
+/// so a transaction never reads a snapshot it then cannot upgrade to write.
+fn write<T>(
+    c: &mut SqliteConnection,
+    f: impl FnOnce(&mut SqliteConnection) -> QueryResult<T>,
+) -> Result<T, LedgerError> {
+    c.immediate_transaction(f).map_err(db_error)
+}
+
+impl SqliteLedger {
+    /// Opens (creating if needed) and migrates the ledger at `path`.
+    pub fn open(path: &Path) -> Result<SqliteLedger, LedgerOpenError> {
+        Ok(Self { pool: open::open_pool(path)? })
+    }
+
+    /// Runs one port call's queries on a pooled connection.
+    ///
+    /// Diesel blocks its thread for the whole query, and a write may wait up
+    /// to `busy_timeout` for SQLite's lock, so the work goes to tokio's
+    /// blocking pool instead of stalling an async worker. The closure holds
+    /// the whole transaction, so no connection or lock is held across an await.
+    async fn run<T, F>(&self, f: F) -> Result<T, LedgerError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut SqliteConnection) -> Result<T, LedgerError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(|e| LedgerError::Unavailable(format!("no ledger connection: {e}")))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| LedgerError::Unavailable(format!("ledger task failed: {e}")))?
+    }
+}
+
+#[async_trait]
+impl Ledger for SqliteLedger {
+    async fn insert_app(&self, app: &AppRecord) -> Result<(), LedgerError> {
+        let app = app.clone();
+        self.run(move |c| apps::insert(c, &app)).await
+    }
+
+    async fn app_by_token_hash(&self, hash: &TokenHash) -> Result<Option<AppRecord>, LedgerError> {
+        let hash = hash.clone();
+        self.run(move |c| apps::by_token_hash(c, &hash)).await
+    }
+
+    async fn list_apps(&self) -> Result<Vec<AppRecord>, LedgerError> {
+        self.run(apps::list).await
+    }
+
+    async fn revoke_app(&self, name: &AppName, at: Timestamp) -> Result<bool, LedgerError> {
+        let name = name.clone();
+        self.run(move |c| apps::revoke(c, &name, at)).await
+    }
+
+    async fn replace_token(&self, name: &AppName, hash: &TokenHash) -> Result<bool, LedgerError> {
+        let (name, hash) = (name.clone(), hash.clone());
+        self.run(move |c| apps::replace_token(c, &name, &hash)).await
+    }
+
+    async fn create_session(
+        &self,
+        session: &Session,
+        caps: Caps,
+        event: &AuditEvent,
+    ) -> Result<Admission, LedgerError> {
+        let (session, event) = (session.clone(), event.clone());
+        self.run(move |c| sessions::create(c, &session, caps, &event)).await
+    }
+
+    async fn session(&self, id: &SessionId) -> Result<Option<Session>, LedgerError> {
+        let id = id.clone();
+        self.run(move |c| sessions::get(c, &id)).await
+    }
+
+    async fn list_sessions(&self, app: &AppName, query: &ListQuery) -> Result<Vec<Session>, LedgerError> {
+        let (app, query) = (app.clone(), query.clone());
+        self.run(move |c| sessions::list(c, &app, &query)).await
+    }
+
+    async fn count_open_sessions(&self) -> Result<u64, LedgerError> {
+        self.run(sessions::count_open).await
+    }
+
+    async fn record_turn(&self, id: &SessionId, turn: &Turn, event: &AuditEvent) -> Result<(), LedgerError> {
+        let (id, turn, event) = (id.clone(), turn.clone(), event.clone());
+        self.run(move |c| activity::record_turn(c, &id, &turn, &event)).await
+    }
+
+    async fn record_event(&self, id: &SessionId, event: &AuditEvent) -> Result<(), LedgerError> {
+        let (id, event) = (id.clone(), event.clone());
+        self.run(move |c| activity::record_event(c, &id, &event)).await
+    }
+
+    async fn close_session(
+        &self,
+        id: &SessionId,
+        at: Timestamp,
+        reason: CloseReason,
+        event: &AuditEvent,
+    ) -> Result<bool, LedgerError> {
+        let (id, event) = (id.clone(), event.clone());
+        self.run(move |c| sessions::close(c, &id, at, reason, &event)).await
+    }
+
+    async fn turns(&self, id: &SessionId) -> Result<Vec<Turn>, LedgerError> {
+        let id = id.clone();
+        self.run(move |c| activity::turns(c, &id)).await
+    }
+
+    async fn events(&self, id: &SessionId) -> Result<Vec<AuditEvent>, LedgerError> {
+        let id = id.clone();
+        self.run(move |c| activity::events(c, &id)).await
+    }
+
+    async fn idle_sessions(&self, before: Timestamp) -> Result<Vec<Session>, LedgerError> {
+        self.run(move |c| sessions::idle(c, before)).await
+    }
+
+    async fn purge_closed(&self, before: Timestamp) -> Result<u64, LedgerError> {
+        self.run(move |c| sessions::purge_closed(c, before)).await
+    }
+
+    async fn record_run(&self, run: &RunRecord) -> Result<(), LedgerError> {
+        let run = run.clone();
+        self.run(move |c| activity::record_run(c, &run)).await
+    }
+}

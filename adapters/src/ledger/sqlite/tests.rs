@@ -1,0 +1,249 @@
+//! What only a file-backed ledger can show: durability, migrations, bad files,
+//! and the physical rows behind the contract.
+
+use super::*;
+use clawdforge_domain::model::{AgentName, AuditKind, Meta, SessionState};
+use diesel::sql_types::{BigInt, Text};
+use diesel::{sql_query, QueryableByName, RunQueryDsl};
+use serde_json::json;
+use std::path::PathBuf;
+
+const ROOMY: Caps = Caps { max_live: 100, max_per_app: 100 };
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+fn temp_ledger() -> (SqliteLedger, PathBuf, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("ledger.db");
+    (SqliteLedger::open(&path).expect("open"), path, dir)
+}
+
+fn rows(ledger: &SqliteLedger, sql: &str) -> i64 {
+    let mut c = ledger.pool.get().expect("connection");
+    sql_query(sql).get_result::<Count>(&mut c).expect("count").n
+}
+
+fn sid(n: u32) -> SessionId {
+    SessionId::new(format!("durable-session-{n:04}")).expect("valid")
+}
+
+fn session(n: u32) -> Session {
+    let meta = Meta::new(json!({"n": n})).expect("object");
+    Session::open(
+        sid(n),
+        AppName::new("app").expect("valid"),
+        AgentName::new("echo").expect("valid"),
+        meta,
+        Timestamp::from_millis(1_000),
+    )
+}
+
+fn event(kind: AuditKind) -> AuditEvent {
+    AuditEvent { kind, at: Timestamp::from_millis(2_000), detail: json!({"why": "test"}) }
+}
+
+fn turn(index: u32) -> Turn {
+    Turn {
+        index,
+        prompt: "hello".into(),
+        files: vec![],
+        stop_reason: "end_turn".into(),
+        text: "hi".into(),
+        events: vec![json!({"method": "session/update"})],
+        started_at: Timestamp::from_millis(1_500),
+        duration_ms: 100,
+    }
+}
+
+fn open_error(path: &Path) -> String {
+    match SqliteLedger::open(path) {
+        Ok(_) => panic!("{} opened", path.display()),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn everything_written_survives_dropping_and_reopening_the_ledger() {
+    let (ledger, path, _dir) = temp_ledger();
+    let app = AppRecord {
+        name: AppName::new("app").expect("valid"),
+        token_hash: TokenHash::from_stored("ab".repeat(32)),
+        created_at: Timestamp::from_millis(1),
+        revoked_at: None,
+    };
+    ledger.insert_app(&app).await.expect("app");
+    for n in 1..=2 {
+        assert_eq!(ledger.create_session(&session(n), ROOMY, &event(AuditKind::Create)).await, Ok(Admission::Admitted));
+    }
+    ledger.record_turn(&sid(1), &turn(1), &event(AuditKind::Turn)).await.expect("turn");
+    ledger
+        .close_session(&sid(2), Timestamp::from_millis(3_000), CloseReason::Client, &event(AuditKind::Close))
+        .await
+        .expect("close");
+    // No shutdown step: dropping the last handle is all a crash-free stop does.
+    drop(ledger);
+
+    let again = SqliteLedger::open(&path).expect("reopen");
+    assert_eq!(again.app_by_token_hash(&app.token_hash).await, Ok(Some(app)));
+    let one = again.session(&sid(1)).await.expect("get").expect("session 1");
+    assert_eq!((one.turn_count, one.meta.to_value()), (1, json!({"n": 1})));
+    assert_eq!(again.turns(&sid(1)).await, Ok(vec![turn(1)]));
+    assert_eq!(again.events(&sid(1)).await.expect("events").len(), 2);
+    let two = again.session(&sid(2)).await.expect("get").expect("session 2");
+    assert_eq!(two.state, SessionState::Closed { at: Timestamp::from_millis(3_000), reason: CloseReason::Client });
+    assert_eq!(again.count_open_sessions().await, Ok(1));
+}
+
+#[test]
+fn reopening_a_ledger_applies_its_migrations_only_once() {
+    let (ledger, path, _dir) = temp_ledger();
+    drop(ledger);
+    SqliteLedger::open(&path).expect("second open");
+    let third = SqliteLedger::open(&path).expect("third open");
+    assert_eq!(rows(&third, "SELECT count(*) AS n FROM __diesel_schema_migrations"), 2);
+}
+
+#[test]
+fn a_directory_is_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let msg = open_error(dir.path());
+    assert!(msg.contains(&dir.path().display().to_string()) && msg.contains("is a directory"), "{msg}");
+}
+
+#[test]
+fn a_path_in_a_missing_directory_is_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let msg = open_error(&dir.path().join("nope").join("ledger.db"));
+    assert!(msg.contains("ledger.db") && msg.contains("does not exist"), "{msg}");
+}
+
+#[test]
+fn a_file_of_garbage_bytes_is_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("garbage.db");
+    std::fs::write(&path, vec![0xA5u8; 8192]).expect("write garbage");
+    let msg = open_error(&path);
+    assert!(msg.contains("garbage.db") && msg.contains("not a usable SQLite database"), "{msg}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn purging_deletes_the_turn_and_event_rows_through_the_cascade() {
+    let (ledger, _path, _dir) = temp_ledger();
+    for n in 1..=2 {
+        ledger.create_session(&session(n), ROOMY, &event(AuditKind::Create)).await.expect("create");
+        ledger.record_turn(&sid(n), &turn(1), &event(AuditKind::Turn)).await.expect("turn");
+    }
+    ledger
+        .close_session(&sid(1), Timestamp::from_millis(3_000), CloseReason::Client, &event(AuditKind::Close))
+        .await
+        .expect("close");
+    assert_eq!(ledger.purge_closed(Timestamp::from_millis(4_000)).await, Ok(1));
+    assert_eq!(rows(&ledger, "SELECT count(*) AS n FROM turns"), 1);
+    assert_eq!(rows(&ledger, "SELECT count(*) AS n FROM session_events"), 2);
+    assert_eq!(rows(&ledger, "SELECT count(*) AS n FROM session_events WHERE session_id = 'durable-session-0001'"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_are_stored_without_any_prompt_column() {
+    let (ledger, _path, _dir) = temp_ledger();
+    let run = RunRecord {
+        app: AppName::new("app").expect("valid"),
+        model: None,
+        ok: true,
+        stop_reason: None,
+        duration_ms: 5,
+        error: None,
+        cost_usd: Some(0.5),
+        at: Timestamp::from_millis(9),
+    };
+    ledger.record_run(&run).await.expect("run");
+    assert_eq!(rows(&ledger, "SELECT count(*) AS n FROM runs WHERE cost_usd = 0.5 AND ok = 1"), 1);
+    assert_eq!(rows(&ledger, "SELECT count(*) AS n FROM pragma_table_info('runs') WHERE name LIKE '%prompt%'"), 0);
+}
+
+#[test]
+fn every_pooled_connection_runs_in_wal_mode_with_foreign_keys_on() {
+    let (ledger, _path, _dir) = temp_ledger();
+    // Hold several connections at once so more than one is checked.
+    let held: Vec<_> = (0..4).map(|_| ledger.pool.get().expect("connection")).collect();
+    for mut c in held {
+        let mode = sql_query("PRAGMA journal_mode").get_result::<JournalMode>(&mut c).expect("mode");
+        assert_eq!(mode.journal_mode, "wal");
+        let fk = sql_query("PRAGMA foreign_keys").get_result::<ForeignKeys>(&mut c).expect("fk");
+        assert_eq!(fk.foreign_keys, 1);
+    }
+}
+
+#[derive(QueryableByName)]
+struct JournalMode {
+    #[diesel(sql_type = Text)]
+    journal_mode: String,
+}
+
+#[derive(QueryableByName)]
+struct ForeignKeys {
+    #[diesel(sql_type = BigInt)]
+    foreign_keys: i64,
+}
+
+#[derive(QueryableByName)]
+struct PlanStep {
+    #[diesel(sql_type = Text)]
+    detail: String,
+}
+
+fn plan(ledger: &SqliteLedger, sql: &str) -> String {
+    let mut c = ledger.pool.get().expect("connection");
+    let steps = sql_query(format!("EXPLAIN QUERY PLAN {sql}")).load::<PlanStep>(&mut c).expect("plan");
+    steps.into_iter().map(|s| s.detail).collect::<Vec<_>>().join(" | ")
+}
+
+#[test]
+fn the_hot_queries_are_answered_from_their_indexes() {
+    let (ledger, _path, _dir) = temp_ledger();
+    let cases = [
+        (
+            "SELECT * FROM sessions WHERE app = 'a' AND created_at <= 5 AND (created_at < 5 OR id < 'x') \
+             ORDER BY created_at DESC, id DESC LIMIT 51",
+            "sessions_by_app_newest",
+        ),
+        (
+            "SELECT * FROM sessions WHERE closed_at IS NULL AND coalesce(last_turn_at, created_at) < 5 \
+             ORDER BY coalesce(last_turn_at, created_at), id",
+            "sessions_open_by_activity",
+        ),
+        ("DELETE FROM sessions WHERE closed_at < 5", "sessions_closed_at"),
+        ("SELECT * FROM session_events WHERE session_id = 'x' ORDER BY id", "session_events_by_session"),
+        ("SELECT * FROM turns WHERE session_id = 'x' ORDER BY turn_index", "sqlite_autoindex_turns_1"),
+    ];
+    for (sql, index) in cases {
+        let p = plan(&ledger, sql);
+        assert!(p.contains(index), "{sql}\n  plan: {p}");
+        assert!(!p.contains("TEMP B-TREE"), "{sql} sorts without its index\n  plan: {p}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_trigger_kept_open_counts_match_the_sessions_after_every_kind_of_write() {
+    let (ledger, _path, _dir) = temp_ledger();
+    for n in 1..=5 {
+        ledger.create_session(&session(n), ROOMY, &event(AuditKind::Create)).await.expect("create");
+    }
+    for n in 1..=3 {
+        let at = Timestamp::from_millis(3_000);
+        ledger.close_session(&sid(n), at, CloseReason::Client, &event(AuditKind::Close)).await.expect("close");
+    }
+    ledger.purge_closed(Timestamp::from_millis(4_000)).await.expect("purge");
+    let counted = "SELECT coalesce(sum(n), 0) AS n FROM open_session_counts";
+    let actual = "SELECT count(*) AS n FROM sessions WHERE closed_at IS NULL";
+    assert_eq!((rows(&ledger, counted), rows(&ledger, actual)), (2, 2));
+    // An operator's manual fix (deleting an open session) keeps them in step too.
+    let mut c = ledger.pool.get().expect("connection");
+    sql_query("DELETE FROM sessions WHERE id = 'durable-session-0004'").execute(&mut c).expect("delete");
+    drop(c);
+    assert_eq!((rows(&ledger, counted), rows(&ledger, actual)), (1, 1));
+}
