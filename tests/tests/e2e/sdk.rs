@@ -1,1 +1,50 @@
-//! placeholder
+//! A client SDK generated from `openapi.yaml` by a real generator
+//! (openapi-python-client, installed by `scripts/test`) drives a session
+//! against the live server.
+
+use crate::support::{last_line, root, Instance};
+use serde_json::Value;
+use std::process::Command;
+
+#[tokio::test]
+async fn a_generated_python_client_runs_a_whole_session() {
+    let venv = root().join("target/sdk-venv/bin");
+    let generator = venv.join("openapi-python-client");
+    assert!(generator.is_file(), "{} is missing: scripts/test installs it", generator.display());
+    let out_dir = tempfile::tempdir().expect("tempdir");
+    let client_dir = out_dir.path().join("client");
+    let generated = Command::new(&generator)
+        .args(["generate", "--path"])
+        .arg(root().join("openapi.yaml"))
+        .arg("--output-path")
+        .arg(&client_dir)
+        .output()
+        .expect("run the generator");
+    assert!(generated.status.success(), "generation failed: {}", String::from_utf8_lossy(&generated.stderr));
+
+    let instance = Instance::new("");
+    let server = instance.start();
+    let token = server.token();
+    let run = tokio::task::spawn_blocking(move || {
+        Command::new(venv.join("python"))
+            .arg(root().join("tests/fixtures/sdk_round_trip.py"))
+            .arg(&server.base)
+            .arg(&token)
+            .env("PYTHONPATH", &client_dir)
+            .output()
+            .map(|o| (o, server))
+    })
+    .await
+    .expect("join")
+    .expect("run python");
+    let (out, _server) = run;
+    assert!(out.status.success(), "the generated client failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let seen: Value = serde_json::from_str(&last_line(&out.stdout)).expect("json line");
+    assert!(seen["texts"][0].as_str().is_some_and(|t| t.contains("hello from python 1")), "{seen}");
+    assert!(seen["texts"][1].as_str().is_some_and(|t| t.contains("turn 2")), "{seen}");
+    assert_eq!(seen["turn_count"], 2);
+    assert_eq!(seen["turns"], 2);
+    assert_eq!(seen["listed"][0], seen["session_id"]);
+    assert_eq!(seen["already_closed"], serde_json::json!([false, true]));
+    assert_eq!(seen["after_close_code"], "gone");
+}

@@ -116,9 +116,3 @@ fn the_spec_has_no_schema_combinators_that_sdk_generators_mishandle() {
         assert!(!spec.contains(combinator), "the spec uses {combinator}");
     }
 }
-
-#[test]
-#[ignore = "prints the spec for a human"]
-fn print_the_spec() {
-    println!("{}", openapi_yaml());
-}
