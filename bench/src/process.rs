@@ -1,0 +1,93 @@
+//! Child processes the benchmarks measure: the gateway and the baseline server.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The release binaries next to this one (`scripts/bench` builds both).
+pub fn sibling(name: &str) -> PathBuf {
+    let me = std::env::current_exe().unwrap_or_default();
+    me.parent().map(|d| d.join(name)).unwrap_or_else(|| PathBuf::from(name))
+}
+
+/// The checkout's root (this binary lives in `<root>/target/release`).
+pub fn root() -> PathBuf {
+    let me = std::env::current_exe().unwrap_or_default();
+    me.ancestors().nth(3).map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// A running server.
+pub struct Running {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The token printed at start, if any.
+    pub token: String,
+}
+
+impl Running {
+    /// Starts `cmd` and waits for its `listening on` line.
+    pub fn start(mut cmd: Command) -> Result<Running, String> {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut token = String::new();
+        let mut lines = Vec::new();
+        loop {
+            let line = rx.recv_timeout(Duration::from_secs(60)).map_err(|_| format!("no start line; saw {lines:?}"))?;
+            if let Some(addr) = line.split("listening on ").nth(1) {
+                return Ok(Running { child, base: addr.trim().to_owned(), token });
+            }
+            if line.starts_with("cf_") {
+                token = line.trim().to_owned();
+            }
+            lines.push(line);
+        }
+    }
+
+    /// Resident set size in bytes (Linux `/proc`).
+    pub fn rss_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kb| kb * 1024)
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A gateway on a fresh data directory with `extra` TOML.
+pub fn gateway(dir: &Path, extra: &str) -> Result<Running, String> {
+    let config = dir.join("clawdforge.toml");
+    let toml = format!(
+        "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\nacpx_bin = {:?}\nbuiltin_agents = []\n{extra}\n",
+        dir.join("data"),
+        root().join("node_modules/.bin/acpx"),
+    );
+    std::fs::write(&config, toml).map_err(|e| e.to_string())?;
+    let mut cmd = Command::new(sibling("clawdforge"));
+    cmd.arg("--config").arg(&config).arg("serve").env("RUST_LOG", "warn");
+    Running::start(cmd)
+}

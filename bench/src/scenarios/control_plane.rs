@@ -1,0 +1,88 @@
+//! Control plane over HTTP: the real SQLite ledger and a no-op agent runtime,
+//! against a trivial poem endpoint on the same stack.
+
+use super::{header, http, row};
+use crate::load::drive;
+use crate::process::{gateway, sibling, Running};
+use reqwest::Client;
+use serde_json::{json, Value};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+const CONCURRENCY: [usize; 3] = [1, 16, 64];
+
+/// Runs the control-plane table.
+pub async fn run(quick: bool) -> Result<(), String> {
+    let n = if quick { 500 } else { 10_000 };
+    let max_time = Duration::from_secs(if quick { 3 } else { 10 });
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let gw = gateway(dir.path(), "agent_runtime = \"noop\"\nmax_live_sessions = 1000000\nmax_sessions_per_app = 1000000\n")?;
+    let mut cmd = Command::new(sibling("clawdforge-bench"));
+    cmd.arg("baseline-server");
+    let base = Running::start(cmd)?;
+    let client = http()?;
+    let auth = Arc::new(format!("Bearer {}", gw.token));
+
+    // Sessions for the reads to find.
+    let ids = Arc::new(create_many(&client, &gw.base, &auth, 500).await?);
+
+    header("Control plane over HTTP, SQLite ledger, no-op runtime", "GET /ping, a trivial poem endpoint on the same stack");
+    for c in CONCURRENCY {
+        let url = format!("{}/ping", base.base);
+        let cl = client.clone();
+        let baseline = drive(c, n, max_time, move |_| ok(cl.get(url.clone()).send())).await;
+
+        let (cl, url, a) = (client.clone(), format!("{}/sessions", gw.base), auth.clone());
+        let created = drive(c, n / 2, max_time, move |_| {
+            ok(cl.post(url.clone()).header("authorization", a.as_str()).json(&json!({"agent": "echo"})).send())
+        })
+        .await;
+        row(&format!("POST /sessions, {c} clients"), &created, &baseline);
+
+        let (cl, base_url, a, ids2) = (client.clone(), gw.base.clone(), auth.clone(), ids.clone());
+        let got = drive(c, n, max_time, move |i| {
+            let url = format!("{base_url}/sessions/{}", ids2[i % ids2.len()]);
+            ok(cl.get(url).header("authorization", a.as_str()).send())
+        })
+        .await;
+        row(&format!("GET /sessions/{{id}}, {c} clients"), &got, &baseline);
+
+        let (cl, url, a) = (client.clone(), format!("{}/sessions?limit=50", gw.base), auth.clone());
+        let listed = drive(c, n / 4, max_time, move |_| ok(cl.get(url.clone()).header("authorization", a.as_str()).send())).await;
+        row(&format!("GET /sessions?limit=50, {c} clients"), &listed, &baseline);
+    }
+    println!();
+    Ok(())
+}
+
+async fn ok(fut: impl std::future::Future<Output = reqwest::Result<reqwest::Response>>) -> bool {
+    match fut.await {
+        Ok(r) => {
+            let good = r.status().is_success();
+            // Drain the body so the connection goes back to the pool.
+            good && r.bytes().await.is_ok()
+        }
+        Err(_) => false,
+    }
+}
+
+/// Creates `n` sessions and returns their ids.
+pub async fn create_many(client: &Client, base: &str, auth: &str, n: usize) -> Result<Vec<String>, String> {
+    let mut ids = Vec::with_capacity(n);
+    for _ in 0..n {
+        let body: Value = client
+            .post(format!("{base}/sessions"))
+            .header("authorization", auth)
+            .json(&json!({"agent": "echo"}))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        let id = body["session_id"].as_str().ok_or_else(|| format!("create failed: {body}"))?;
+        ids.push(id.to_owned());
+    }
+    Ok(ids)
+}

@@ -1,0 +1,43 @@
+//! The benchmark scenarios, run in order, each printing its table.
+
+mod control_plane;
+mod memory;
+mod one_shot;
+mod turns;
+
+use crate::stats::{ms, Summary};
+
+/// Runs every scenario.
+pub async fn all(quick: bool) -> Result<(), String> {
+    println!("clawdforge benchmarks{} — every row against its baseline from this run\n", if quick { " (quick)" } else { "" });
+    control_plane::run(quick).await?;
+    turns::run(quick).await?;
+    one_shot::run(quick).await?;
+    memory::run(quick).await?;
+    Ok(())
+}
+
+/// A fresh HTTP client with a connection pool large enough for every client.
+pub fn http() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder().pool_max_idle_per_host(128).build().map_err(|e| e.to_string())
+}
+
+/// One row: `name`, then rate, p50 and p99 of the measured and of the baseline series.
+pub fn row(name: &str, s: &Summary, base: &Summary) {
+    println!(
+        "| {name:<30} | {:>9.0} | {:>8} | {:>8} | {:>9.0} | {:>6.2} | {:>6} |",
+        s.rate,
+        ms(s.p50),
+        ms(s.p99),
+        base.rate,
+        if base.rate > 0.0 { s.rate / base.rate } else { 0.0 },
+        s.errors
+    );
+}
+
+/// The header of a rate table.
+pub fn header(title: &str, baseline: &str) {
+    println!("{title} (baseline: {baseline})\n");
+    println!("| {:<30} | {:>9} | {:>8} | {:>8} | {:>9} | {:>6} | {:>6} |", "operation", "ops/s", "p50 ms", "p99 ms", "base/s", "ratio", "errors");
+    println!("|{:-<32}|{:-<11}|{:-<10}|{:-<10}|{:-<11}|{:-<8}|{:-<8}|", "", "", "", "", "", "", "");
+}
