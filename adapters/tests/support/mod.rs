@@ -87,6 +87,17 @@ impl Harness {
     }
 }
 
+impl Drop for Harness {
+    fn drop(&mut self) {
+        // acpx keeps its queue sockets in /tmp/acpx-<first 10 hex of sha256(HOME)>;
+        // remove the (by now empty) directory so test runs leave nothing in /tmp.
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(self.home().as_os_str().as_encoded_bytes());
+        let hash: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let _ = std::fs::remove_dir(Path::new("/tmp").join(format!("acpx-{}", &hash[..10])));
+    }
+}
+
 /// A fresh session address of app `tests` on agent `echo`.
 pub fn new_session() -> AgentSession {
     static N: AtomicU32 = AtomicU32::new(0);
