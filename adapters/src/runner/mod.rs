@@ -1,1 +1,3 @@
 //! One-shot runners.
+
+pub mod claude;

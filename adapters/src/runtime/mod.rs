@@ -1,1 +1,4 @@
 //! Agent runtimes.
+
+pub mod acpx;
+pub(crate) mod process;

@@ -1,0 +1,196 @@
+//! Reading `acpx --format json` output: which lines are the agent's side of
+//! a turn, what the agent said, and how the turn ended. Pure: fed one line
+//! at a time, it never touches a process.
+
+use clawdforge_domain::model::TurnOutput;
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// What a line meant for the turn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Fed {
+    /// Not part of the turn (a client message, the handshake, garbage, acpx's own error).
+    Skipped,
+    /// An agent-side message, appended to the events.
+    Event,
+    /// The `session/prompt` response carrying this stop reason: the turn is complete.
+    Completed(String),
+    /// A line that came after the turn completed (dropped).
+    Late,
+}
+
+/// A JSON-RPC id as a map key: ids are numbers or strings, and the two
+/// directions of the connection number their requests independently.
+type IdKey = String;
+
+fn id_key(id: &Value) -> IdKey {
+    id.to_string()
+}
+
+/// Methods the agent calls on the client; everything else with a method
+/// (`initialize`, `session/new`, `session/load`, `session/prompt`,
+/// `session/cancel`, ...) is the client's and not part of a turn.
+fn is_agent_method(method: &str) -> bool {
+    matches!(method, "session/update" | "session/request_permission")
+        || method.starts_with("fs/")
+        || method.starts_with("terminal/")
+}
+
+/// Accumulates one turn from acpx's NDJSON stdout.
+#[derive(Debug, Default)]
+pub(crate) struct TurnCollector {
+    /// The client's requests still awaiting an answer, by id: their method.
+    client_requests: HashMap<IdKey, String>,
+    /// The agent's requests still awaiting the client's answer.
+    agent_requests: HashMap<IdKey, ()>,
+    events: Vec<Value>,
+    text: String,
+    stop_reason: Option<String>,
+    /// The message of an error response to `session/prompt`.
+    prompt_error: Option<String>,
+    /// The message of acpx's own error line (`"id": null`).
+    acpx_error: Option<String>,
+    garbage: usize,
+    late: usize,
+}
+
+impl TurnCollector {
+    /// Classifies one line of stdout (without its newline); bytes need not be UTF-8.
+    pub(crate) fn feed(&mut self, line: &[u8]) -> Fed {
+        let Ok(Value::Object(msg)) = serde_json::from_slice::<Value>(line) else {
+            if !line.iter().all(u8::is_ascii_whitespace) {
+                self.garbage += 1;
+            }
+            return Fed::Skipped;
+        };
+        let msg = Value::Object(msg);
+        // acpx's own failure report is not the agent's; it is kept even after
+        // the result line because it explains a non-zero exit.
+        if msg.get("id").is_some_and(Value::is_null) && msg.get("error").is_some() {
+            self.acpx_error = Some(error_message(&msg));
+            return Fed::Skipped;
+        }
+        if self.stop_reason.is_some() {
+            self.late += 1;
+            return Fed::Late;
+        }
+        match (msg.get("method").and_then(Value::as_str), msg.get("id")) {
+            (Some(method), id) => {
+                if is_agent_method(method) {
+                    if let Some(id) = id {
+                        self.agent_requests.insert(id_key(id), ());
+                    }
+                    self.push_agent_message(msg);
+                    Fed::Event
+                } else {
+                    if let Some(id) = id {
+                        self.client_requests.insert(id_key(id), method.to_owned());
+                    }
+                    Fed::Skipped
+                }
+            }
+            (None, Some(id)) => self.feed_response(id_key(id), msg),
+            (None, None) => {
+                self.garbage += 1;
+                Fed::Skipped
+            }
+        }
+    }
+
+    fn feed_response(&mut self, id: IdKey, msg: Value) -> Fed {
+        let stop = msg
+            .pointer("/result/stopReason")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        // Both directions may use the same id (acpx's `initialize` and the
+        // agent's first request are both 0): a result with a stop reason is
+        // the prompt's; otherwise an open agent request claims the answer.
+        if stop.is_none() && self.agent_requests.remove(&id).is_some() {
+            return Fed::Skipped;
+        }
+        let method = self.client_requests.remove(&id);
+        if stop.is_none() && method.as_deref() != Some("session/prompt") {
+            return Fed::Skipped;
+        }
+        if msg.get("error").is_some() {
+            self.prompt_error = Some(error_message(&msg));
+        }
+        self.events.push(msg);
+        match stop {
+            Some(stop) => {
+                self.stop_reason = Some(stop.clone());
+                Fed::Completed(stop)
+            }
+            None => Fed::Event,
+        }
+    }
+
+    fn push_agent_message(&mut self, msg: Value) {
+        if msg
+            .pointer("/params/update/sessionUpdate")
+            .and_then(Value::as_str)
+            == Some("agent_message_chunk")
+            && msg
+                .pointer("/params/update/content/type")
+                .and_then(Value::as_str)
+                == Some("text")
+        {
+            if let Some(text) = msg
+                .pointer("/params/update/content/text")
+                .and_then(Value::as_str)
+            {
+                self.text.push_str(text);
+            }
+        }
+        self.events.push(msg);
+    }
+
+    /// acpx's own error message, else the prompt's error response's.
+    pub(crate) fn error_message(&self) -> Option<&str> {
+        self.acpx_error.as_deref().or(self.prompt_error.as_deref())
+    }
+
+    /// Lines dropped because they came after the result line.
+    pub(crate) fn late_lines(&self) -> usize {
+        self.late
+    }
+
+    /// Lines that were not JSON-RPC objects.
+    pub(crate) fn garbage_lines(&self) -> usize {
+        self.garbage
+    }
+
+    /// Takes the turn's stop reason, events and text out; `None` without a
+    /// stop reason. Later lines only count as late, so nothing is lost.
+    pub(crate) fn take_output(&mut self) -> Option<TurnOutput> {
+        Some(TurnOutput {
+            stop_reason: self.stop_reason.clone()?,
+            events: std::mem::take(&mut self.events),
+            text: std::mem::take(&mut self.text),
+        })
+    }
+}
+
+/// The `error.message` of a JSON-RPC error, or the error as JSON.
+pub(crate) fn error_message(msg: &Value) -> String {
+    match msg.get("error") {
+        Some(err) => err
+            .get("message")
+            .and_then(Value::as_str)
+            .map_or_else(|| err.to_string(), str::to_owned),
+        None => String::new(),
+    }
+}
+
+/// acpx's error message in a whole stdout (for the short commands: open, close).
+pub(crate) fn acpx_error_in(stdout: &[u8]) -> Option<String> {
+    let mut collector = TurnCollector::default();
+    for line in stdout.split(|b| *b == b'\n') {
+        collector.feed(line);
+    }
+    collector.acpx_error
+}
+
+#[cfg(test)]
+#[path = "stream_tests.rs"]
+mod tests;

@@ -1,0 +1,118 @@
+//! Driving one `acpx prompt` process: stdin in, NDJSON out as it streams.
+//!
+//! **Answering at the result line.** acpx prints the `session/prompt`
+//! response (the `stopReason` line) about a second before it exits: its
+//! queue owner waits for the session's updates to go idle for 1 s. ACP
+//! requires an agent to send every update of a turn before it answers the
+//! prompt, so the turn is complete at that line, and the runtime answers
+//! then. The process is not abandoned: the driver task keeps reading stdout
+//! until acpx exits, reaps it, and logs (never returns) what came late —
+//! the number of late lines and a non-zero exit — since the turn has been
+//! answered. Late updates are dropped. The one exception is a `cancelled`
+//! stop reason: acpx prints it when its own `--timeout` cancelled the turn
+//! and then exits 3, so for `cancelled` the runtime waits for the exit code
+//! to tell a timeout from a turn someone else cancelled.
+
+use super::exit::Ended;
+use super::stream::{Fed, TurnCollector};
+use crate::runtime::process::{read_tail, STDERR_TAIL_BYTES};
+use clawdforge_domain::model::TurnOutput;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::Child;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The stop reason acpx prints for a turn its timeout cancelled.
+const CANCELLED: &str = "cancelled";
+
+/// A running prompt.
+pub(crate) struct RunningTurn {
+    /// The acpx client's pid, which is also its process group id.
+    pub pid: Option<u32>,
+    /// Fires with the completed turn at the result line (never for `cancelled`).
+    pub early: oneshot::Receiver<TurnOutput>,
+    /// Ends when acpx exits, with everything the exit-code mapping needs.
+    pub ended: JoinHandle<Ended>,
+}
+
+/// Feeds `message` to the child's stdin and drives its output in a task.
+pub(crate) fn start(mut child: Child, message: &str, session: &str) -> RunningTurn {
+    let pid = child.id();
+    if let Some(mut stdin) = child.stdin.take() {
+        let bytes = message.as_bytes().to_vec();
+        // A separate task: a big prompt must not block reading stdout.
+        tokio::spawn(async move {
+            // acpx exiting early (a usage error) closes the pipe; its exit code tells why.
+            let _ = stdin.write_all(&bytes).await;
+            let _ = stdin.shutdown().await;
+        });
+    }
+    let (tx, early) = oneshot::channel();
+    let ended = tokio::spawn(drive(child, tx, session.to_owned()));
+    RunningTurn { pid, early, ended }
+}
+
+async fn drive(mut child: Child, early: oneshot::Sender<TurnOutput>, session: String) -> Ended {
+    let stderr = child
+        .stderr
+        .take()
+        .map(|err| tokio::spawn(read_tail(err, STDERR_TAIL_BYTES)));
+    let mut collector = TurnCollector::default();
+    let mut early = Some(early);
+    if let Some(stdout) = child.stdout.take() {
+        let mut reader = BufReader::new(stdout);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line).await {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(session, error = %e, "reading acpx stdout failed");
+                    break;
+                }
+            }
+            if let Fed::Completed(stop) = collector.feed(line.trim_ascii_end()) {
+                if stop != CANCELLED {
+                    if let (Some(tx), Some(out)) = (early.take(), collector.take_output()) {
+                        // The receiver gone means the caller gave up; the turn is dropped.
+                        let _ = tx.send(out);
+                    }
+                }
+            }
+        }
+    }
+    let code = match child.wait().await {
+        Ok(status) => status.code(),
+        Err(e) => {
+            tracing::warn!(session, error = %e, "waiting for acpx failed");
+            None
+        }
+    };
+    let stderr_tail = match stderr {
+        Some(task) => task.await.unwrap_or_default(),
+        None => String::new(),
+    };
+    let answered = early.is_none();
+    if answered && (collector.late_lines() > 0 || code != Some(0)) {
+        tracing::warn!(
+            session,
+            late_lines = collector.late_lines(),
+            ?code,
+            "acpx went on after the turn was answered"
+        );
+    }
+    if collector.garbage_lines() > 0 {
+        tracing::debug!(
+            session,
+            lines = collector.garbage_lines(),
+            "skipped non-JSON-RPC lines from acpx"
+        );
+    }
+    Ended {
+        code,
+        output: collector.take_output(),
+        message: collector.error_message().map(str::to_owned),
+        stderr_tail,
+    }
+}

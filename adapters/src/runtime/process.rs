@@ -1,0 +1,127 @@
+//! Child-process plumbing shared by the acpx runtime and the claude runner:
+//! children in their own process group (so a timeout can kill everything
+//! they started), and the bounded tail of their stderr.
+
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::Stdio;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::process::Command;
+
+/// How much of a child's stderr is kept for error reports.
+pub(crate) const STDERR_TAIL_BYTES: usize = 8 * 1024;
+
+/// A command for `bin args`, leading its own process group, all three
+/// standard streams piped.
+pub(crate) fn group_command(bin: &Path, args: &[OsString]) -> Command {
+    let mut cmd = Command::new(bin);
+    cmd.args(args)
+        .process_group(0)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // The owner reaps explicitly; a dropped handle still must not leave
+        // a hung child behind.
+        .kill_on_drop(true);
+    cmd
+}
+
+/// Sends SIGKILL to the process group led by `pid`: whether a group got it
+/// (a group already gone is not an error).
+pub(crate) fn kill_group(pid: u32) -> bool {
+    let Ok(raw) = i32::try_from(pid) else {
+        return false;
+    };
+    if raw <= 0 {
+        // 0 or negative would address our own group or every process.
+        return false;
+    }
+    match killpg(Pid::from_raw(raw), Signal::SIGKILL) {
+        Ok(()) => true,
+        Err(nix::errno::Errno::ESRCH) => false,
+        Err(e) => {
+            tracing::warn!(pid, error = %e, "could not kill a child's process group");
+            false
+        }
+    }
+}
+
+/// Reads `reader` to its end, keeping only the last `max` bytes, as text.
+pub(crate) async fn read_tail<R: AsyncRead + Unpin>(mut reader: R, max: usize) -> String {
+    let mut kept: Vec<u8> = Vec::new();
+    let mut buf = vec![0u8; 8192];
+    loop {
+        match reader.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                kept.extend_from_slice(&buf[..n]);
+                // Trim in batches so a chatty child costs amortised O(1) per byte.
+                if kept.len() > 2 * max {
+                    kept.drain(..kept.len() - max);
+                }
+            }
+        }
+    }
+    tail_text(&kept, max)
+}
+
+/// The last `max` bytes of `bytes` as text: invalid UTF-8 replaced, a
+/// character cut at the front dropped.
+pub(crate) fn tail_text(bytes: &[u8], max: usize) -> String {
+    let mut tail = &bytes[bytes.len().saturating_sub(max)..];
+    if tail.len() < bytes.len() {
+        // Skip continuation bytes (10xxxxxx) of a character cut in half.
+        while let Some((&b, rest)) = tail.split_first() {
+            if b & 0b1100_0000 != 0b1000_0000 {
+                break;
+            }
+            tail = rest;
+        }
+    }
+    String::from_utf8_lossy(tail).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tail_keeps_the_last_bytes_only() {
+        let text = format!("{}END", "x".repeat(10_000));
+        let tail = tail_text(text.as_bytes(), 100);
+        assert_eq!(tail.len(), 100);
+        assert!(tail.ends_with("END"));
+    }
+
+    #[test]
+    fn the_tail_never_panics_on_bad_utf8_or_cut_characters() {
+        assert_eq!(tail_text(&[0xff, b'a'], 10), "\u{fffd}a");
+        let text = "ééé".as_bytes();
+        assert_eq!(tail_text(text, 3), "é");
+        assert_eq!(tail_text(b"", 3), "");
+    }
+
+    #[tokio::test]
+    async fn read_tail_reads_a_long_stream_to_its_end() {
+        let data = format!("{}tail", "y".repeat(100_000)).into_bytes();
+        let tail = read_tail(&data[..], 8).await;
+        assert_eq!(tail, "yyyytail");
+    }
+
+    #[tokio::test]
+    async fn killing_a_group_kills_its_leader() -> std::io::Result<()> {
+        let args: Vec<OsString> = vec!["-c".into(), "sleep 30 & wait".into()];
+        let mut child = group_command(Path::new("/bin/sh"), &args).spawn()?;
+        let pid = child.id().unwrap_or(0);
+        assert!(kill_group(pid));
+        let status = child.wait().await?;
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(9)
+        );
+        assert!(!kill_group(0), "0 would be our own group");
+        Ok(())
+    }
+}

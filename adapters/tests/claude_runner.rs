@@ -1,0 +1,188 @@
+//! The claude runner against a fake `claude` (tests/fixtures/fake-claude),
+//! whose behaviour the prompt picks with `mode:NAME`.
+
+use clawdforge_adapters::runner::claude::{ClaudeConfig, ClaudeRunner};
+use clawdforge_domain::model::{Prompt, RunOutcome, RunRequest};
+use clawdforge_domain::ports::OneShotRunner;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+fn runner() -> ClaudeRunner {
+    let fake = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fake-claude");
+    ClaudeRunner::new(ClaudeConfig { claude_bin: fake })
+}
+
+fn request(prompt: &str) -> RunRequest {
+    RunRequest {
+        prompt: Prompt::new(prompt).unwrap_or_else(|| panic!("non-empty prompt")),
+        model: None,
+        system_prompt: None,
+        max_turns: None,
+        timeout: Duration::from_secs(20),
+    }
+}
+
+async fn run(prompt: &str) -> RunOutcome {
+    runner().run(&request(prompt)).await
+}
+
+#[tokio::test]
+async fn a_successful_run_parses_the_result_and_passes_the_options_as_flags() {
+    let mut req = request("mode:success please");
+    req.model = Some("sonnet".into());
+    req.system_prompt = Some("be terse".into());
+    req.max_turns = Some(2);
+    match runner().run(&req).await {
+        RunOutcome::Completed {
+            result,
+            stop_reason,
+            cost_usd,
+            ..
+        } => {
+            let argv: Vec<&str> = result["argv"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            assert_eq!(
+                argv,
+                [
+                    "-p",
+                    "--output-format",
+                    "json",
+                    "--model",
+                    "sonnet",
+                    "--system-prompt",
+                    "be terse",
+                    "--max-turns",
+                    "2"
+                ]
+            );
+            // The prompt arrived whole on stdin (the fake refuses it in argv).
+            assert_eq!(result["prompt_bytes"], json!("mode:success please".len()));
+            assert_eq!(stop_reason.as_deref(), Some("end_turn"));
+            assert_eq!(cost_usd, Some(0.0123));
+        }
+        other => panic!("expected Completed, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_fenced_json_result_becomes_its_value() {
+    assert!(
+        matches!(run("mode:fenced").await, RunOutcome::Completed { result, .. } if result == json!({"answer": 42}))
+    );
+}
+
+#[tokio::test]
+async fn a_plain_text_result_stays_a_string() {
+    assert!(
+        matches!(run("mode:plain").await, RunOutcome::Completed { result, .. } if result == json!("just some words"))
+    );
+}
+
+#[tokio::test]
+async fn an_is_error_result_fails_with_its_message() {
+    match run("mode:is_error").await {
+        RunOutcome::Failed {
+            error, stop_reason, ..
+        } => {
+            assert!(
+                error.contains("ran out of turns") && error.contains("error_max_turns"),
+                "{error}"
+            );
+            assert_eq!(stop_reason, "error");
+        }
+        other => panic!("expected Failed, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_non_zero_exit_fails_with_the_last_8_kib_of_stderr() {
+    match run("mode:exit").await {
+        RunOutcome::Failed {
+            error,
+            stderr,
+            stop_reason,
+            ..
+        } => {
+            assert_eq!(error, "claude exited with status 2");
+            assert!(stderr.ends_with("fatal: the fake broke\n"), "{stderr:.80}");
+            assert_eq!(stderr.len(), 8 * 1024);
+            assert_eq!(stop_reason, "error");
+        }
+        other => panic!("expected Failed, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn garbage_on_stdout_fails() {
+    match run("mode:garbage").await {
+        RunOutcome::Failed { error, .. } => assert_eq!(error, "claude printed no result JSON"),
+        other => panic!("expected Failed, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_missing_binary_fails_with_a_sentence() {
+    let runner = ClaudeRunner::new(ClaudeConfig {
+        claude_bin: "/nonexistent/claude".into(),
+    });
+    match runner.run(&request("mode:success")).await {
+        RunOutcome::Failed { error, .. } => {
+            assert!(error.starts_with("cannot start claude"), "{error}")
+        }
+        other => panic!("expected Failed, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_hang_times_out_and_kills_the_whole_process_group() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let pidfile = dir.path().join("pids");
+    let mut req = request(&format!("mode:hang pidfile:{}", pidfile.display()));
+    req.timeout = Duration::from_secs(2);
+    let started = Instant::now();
+    let out = runner().run(&req).await;
+    let took = started.elapsed();
+    match out {
+        RunOutcome::TimedOut {
+            stderr,
+            duration_ms,
+        } => {
+            assert!(stderr.contains("hanging"), "{stderr}");
+            assert!((2000..6000).contains(&duration_ms), "{duration_ms} ms");
+        }
+        other => panic!("expected TimedOut, got {other:?}"),
+    }
+    assert!(took < Duration::from_secs(6), "{took:?}");
+    let pids =
+        std::fs::read_to_string(&pidfile).unwrap_or_else(|e| panic!("the fake wrote no pids: {e}"));
+    let pids: Vec<u32> = pids
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    assert_eq!(pids.len(), 2, "the fake and its grandchild");
+    // The grandchild is reparented and reaped by init: give it a moment.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while pids.iter().any(|pid| is_running(*pid)) {
+        assert!(
+            Instant::now() < deadline,
+            "a process of the run outlived the timeout: {pids:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Whether `pid` is a live (not zombie) process.
+fn is_running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            stat.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().to_owned())
+        })
+        .is_some_and(|rest| !rest.starts_with('Z'))
+}
