@@ -22,18 +22,12 @@ fn harness(permissions: PermissionMode) -> Harness {
 
 async fn opened(h: &Harness) -> AgentSession {
     let session = new_session();
-    h.runtime
-        .open(&session)
-        .await
-        .unwrap_or_else(|e| panic!("open: {e:?}"));
+    h.runtime.open(&session).await.unwrap_or_else(|e| panic!("open: {e:?}"));
     session
 }
 
 async fn turn(h: &Harness, session: &AgentSession, message: &str) -> TurnOutput {
-    h.runtime
-        .prompt(session, message, TURN)
-        .await
-        .unwrap_or_else(|e| panic!("turn {message:.40}: {e:?}"))
+    h.runtime.prompt(session, message, TURN).await.unwrap_or_else(|e| panic!("turn {message:.40}: {e:?}"))
 }
 
 fn method(event: &Value) -> Option<&str> {
@@ -42,31 +36,16 @@ fn method(event: &Value) -> Option<&str> {
 
 /// Checks that a turn's events are the agent's side only, ending with the prompt's response.
 fn assert_agent_side_only(out: &TurnOutput) {
-    let client_methods = [
-        "initialize",
-        "session/new",
-        "session/load",
-        "session/prompt",
-        "session/cancel",
-    ];
+    let client_methods = ["initialize", "session/new", "session/load", "session/prompt", "session/cancel"];
     for event in &out.events {
         if let Some(m) = method(event) {
-            assert!(
-                !client_methods.contains(&m),
-                "a client message among the events: {event}"
-            );
+            assert!(!client_methods.contains(&m), "a client message among the events: {event}");
         } else {
-            assert!(
-                event.pointer("/result/stopReason").is_some(),
-                "a response that is not the prompt's: {event}"
-            );
+            assert!(event.pointer("/result/stopReason").is_some(), "a response that is not the prompt's: {event}");
         }
     }
     let last = out.events.last().unwrap_or_else(|| panic!("no events"));
-    assert_eq!(
-        last.pointer("/result/stopReason").and_then(Value::as_str),
-        Some(out.stop_reason.as_str())
-    );
+    assert_eq!(last.pointer("/result/stopReason").and_then(Value::as_str), Some(out.stop_reason.as_str()));
 }
 
 #[tokio::test]
@@ -79,25 +58,12 @@ async fn three_turns_keep_the_agents_state_and_close_ends_the_session() {
         assert_eq!(out.text, format!("hello number {n}\n[turn {n}]"));
         // The first turn is cold: acpx prints the initialize and session/load exchange too.
         assert_agent_side_only(&out);
-        let chunks = out
-            .events
-            .iter()
-            .filter(|e| method(e) == Some("session/update"))
-            .count();
-        assert!(
-            chunks >= 3,
-            "the echo streams in several chunks, got {chunks}"
-        );
+        let chunks = out.events.iter().filter(|e| method(e) == Some("session/update")).count();
+        assert!(chunks >= 3, "the echo streams in several chunks, got {chunks}");
     }
-    h.runtime
-        .close_now(&session)
-        .await
-        .unwrap_or_else(|e| panic!("close: {e:?}"));
+    h.runtime.close_now(&session).await.unwrap_or_else(|e| panic!("close: {e:?}"));
     let after = h.runtime.prompt(&session, "anyone there?", TURN).await;
-    assert!(
-        matches!(after, Err(RuntimeError::NoSuchSession { .. })),
-        "{after:?}"
-    );
+    assert!(matches!(after, Err(RuntimeError::NoSuchSession { .. })), "{after:?}");
     // Closing again is not an error.
     assert_eq!(h.runtime.close_now(&session).await, Ok(()));
 }
@@ -109,17 +75,10 @@ async fn close_answers_at_once_and_finishes_in_the_background() {
     turn(&h, &session, "warm up").await;
     let started = Instant::now();
     assert_eq!(h.runtime.close(&session).await, Ok(()));
-    assert!(
-        started.elapsed() < Duration::from_millis(300),
-        "close took {:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() < Duration::from_millis(300), "close took {:?}", started.elapsed());
     let deadline = Instant::now() + Duration::from_secs(15);
     while !acpx_record_closed(&h, &session) {
-        assert!(
-            Instant::now() < deadline,
-            "acpx never marked the session closed"
-        );
+        assert!(Instant::now() < deadline, "acpx never marked the session closed");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -145,32 +104,17 @@ fn acpx_record_closed(h: &Harness, session: &AgentSession) -> bool {
 async fn a_crash_mid_turn_fails_with_acpx_message_and_the_session_still_works() {
     let h = harness(PermissionMode::ApproveReads);
     let session = opened(&h).await;
-    let crashed = h
-        .runtime
-        .prompt(&session, "please __crash__ now", TURN)
-        .await;
+    let crashed = h.runtime.prompt(&session, "please __crash__ now", TURN).await;
     match crashed {
-        Err(RuntimeError::Failed {
-            message,
-            stderr_tail,
-        }) => {
-            assert!(
-                message.contains("disconnected"),
-                "acpx's error message expected, got {message:?}"
-            );
-            assert!(
-                stderr_tail.contains("[acpx]"),
-                "the stderr tail expected, got {stderr_tail:?}"
-            );
+        Err(RuntimeError::Failed { message, stderr_tail }) => {
+            assert!(message.contains("disconnected"), "acpx's error message expected, got {message:?}");
+            assert!(stderr_tail.contains("[acpx]"), "the stderr tail expected, got {stderr_tail:?}");
         }
         other => panic!("expected Failed, got {other:?}"),
     }
     let out = turn(&h, &session, "still there?").await;
     assert_eq!(out.text, "still there?\n[turn 1]");
-    h.runtime
-        .close_now(&session)
-        .await
-        .unwrap_or_else(|e| panic!("close: {e:?}"));
+    h.runtime.close_now(&session).await.unwrap_or_else(|e| panic!("close: {e:?}"));
 }
 
 #[tokio::test]
@@ -179,58 +123,30 @@ async fn a_hang_times_out_cancels_the_turn_and_leaves_no_process_behind() {
     let session = opened(&h).await;
     let watcher = tokio::spawn(watch_prompt_clients(session.id.as_str().to_owned()));
     let started = Instant::now();
-    let hung = h
-        .runtime
-        .prompt(&session, "__hang__", Duration::from_secs(3))
-        .await;
+    let hung = h.runtime.prompt(&session, "__hang__", Duration::from_secs(3)).await;
     let took = started.elapsed();
     watcher.abort();
-    let seen = watcher
-        .await
-        .err()
-        .map(|_| ())
-        .map_or_else(BTreeSet::new, |()| clients_seen(&session));
-    assert!(
-        matches!(hung, Err(RuntimeError::Timeout { .. })),
-        "{hung:?}"
-    );
-    assert!(
-        took >= Duration::from_secs(3) && took < Duration::from_secs(9),
-        "the timeout took {took:?}"
-    );
+    let seen = watcher.await.err().map(|_| ()).map_or_else(BTreeSet::new, |()| clients_seen(&session));
+    assert!(matches!(hung, Err(RuntimeError::Timeout { .. })), "{hung:?}");
+    assert!(took >= Duration::from_secs(3) && took < Duration::from_secs(9), "the timeout took {took:?}");
     assert!(!seen.is_empty(), "the acpx client was never seen running");
     for pid in &seen {
-        assert!(
-            !is_running(*pid),
-            "the acpx client {pid} outlived the timeout"
-        );
-        assert!(
-            group_members(*pid).is_empty(),
-            "processes of the client's group {pid} outlived the timeout"
-        );
+        assert!(!is_running(*pid), "the acpx client {pid} outlived the timeout");
+        assert!(group_members(*pid).is_empty(), "processes of the client's group {pid} outlived the timeout");
     }
     // The hung turn was cancelled, not left in acpx's queue: the next one is prompt.
     let started = Instant::now();
     let out = turn(&h, &session, "after the hang").await;
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "the next turn waited {:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() < Duration::from_secs(5), "the next turn waited {:?}", started.elapsed());
     assert_eq!(out.text, "after the hang\n[turn 1]");
-    h.runtime
-        .close_now(&session)
-        .await
-        .unwrap_or_else(|e| panic!("close: {e:?}"));
+    h.runtime.close_now(&session).await.unwrap_or_else(|e| panic!("close: {e:?}"));
 }
 
 /// Polls /proc for acpx prompt clients of `session` until aborted.
 async fn watch_prompt_clients(session: String) {
     loop {
         for pid in prompt_clients(&session) {
-            SEEN.lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert((session.clone(), pid));
+            SEEN.lock().unwrap_or_else(|p| p.into_inner()).insert((session.clone(), pid));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -240,19 +156,12 @@ static SEEN: std::sync::Mutex<BTreeSet<(String, u32)>> = std::sync::Mutex::new(B
 
 fn clients_seen(session: &AgentSession) -> BTreeSet<u32> {
     let seen = SEEN.lock().unwrap_or_else(|p| p.into_inner());
-    seen.iter()
-        .filter(|(s, _)| s == session.id.as_str())
-        .map(|(_, pid)| *pid)
-        .collect()
+    seen.iter().filter(|(s, _)| s == session.id.as_str()).map(|(_, pid)| *pid).collect()
 }
 
 fn pids() -> Vec<u32> {
     std::fs::read_dir("/proc")
-        .map(|d| {
-            d.flatten()
-                .filter_map(|e| e.file_name().to_str()?.parse().ok())
-                .collect()
-        })
+        .map(|d| d.flatten().filter_map(|e| e.file_name().to_str()?.parse().ok()).collect())
         .unwrap_or_default()
 }
 
@@ -265,8 +174,7 @@ fn prompt_clients(session: &str) -> Vec<u32> {
                 return false;
             };
             let args: Vec<&[u8]> = raw.split(|b| *b == 0).collect();
-            args.windows(3)
-                .any(|w| w[0] == b"prompt" && w[1] == b"-s" && w[2] == session.as_bytes())
+            args.windows(3).any(|w| w[0] == b"prompt" && w[1] == b"-s" && w[2] == session.as_bytes())
         })
         .collect()
 }
@@ -286,10 +194,7 @@ fn is_running(pid: u32) -> bool {
 /// Live processes in process group `pgid`.
 fn group_members(pgid: u32) -> Vec<u32> {
     let pgid = pgid.to_string();
-    pids()
-        .into_iter()
-        .filter(|pid| stat_fields(*pid).is_some_and(|f| f.get(2) == Some(&pgid) && f[0] != "Z"))
-        .collect()
+    pids().into_iter().filter(|pid| stat_fields(*pid).is_some_and(|f| f.get(2) == Some(&pgid) && f[0] != "Z")).collect()
 }
 
 #[tokio::test]
@@ -302,55 +207,30 @@ async fn a_one_mebibyte_prompt_goes_through_stdin_intact() {
     let mut n: u64 = 0;
     while message.len() < (1 << 20) - 64 {
         n += 1;
-        message.push_str(&format!(
-            "line {n} {:x} ünïcødé\n",
-            n.wrapping_mul(0x9e37_79b9_7f4a_7c15)
-        ));
+        message.push_str(&format!("line {n} {:x} ünïcødé\n", n.wrapping_mul(0x9e37_79b9_7f4a_7c15)));
     }
     message.push_str("END");
     let out = turn(&h, &session, &message).await;
     assert_eq!(out.text.len(), message.len() + "\n[turn 1]".len());
-    assert!(
-        out.text == format!("{message}\n[turn 1]"),
-        "the echoed prompt differs"
-    );
-    h.runtime
-        .close_now(&session)
-        .await
-        .unwrap_or_else(|e| panic!("close: {e:?}"));
+    assert!(out.text == format!("{message}\n[turn 1]"), "the echoed prompt differs");
+    h.runtime.close_now(&session).await.unwrap_or_else(|e| panic!("close: {e:?}"));
 }
 
 #[tokio::test]
 async fn permission_requests_follow_the_configured_mode() {
-    for (mode, answer) in [
-        (PermissionMode::ApproveReads, "allow"),
-        (PermissionMode::DenyAll, "reject"),
-    ] {
+    for (mode, answer) in [(PermissionMode::ApproveReads, "allow"), (PermissionMode::DenyAll, "reject")] {
         let h = harness(mode);
         let session = opened(&h).await;
         let out = turn(&h, &session, "read it __permission__").await;
-        assert!(
-            out.text.starts_with(&format!("[permission {answer}]")),
-            "{mode:?}: {:?}",
-            out.text
-        );
+        assert!(out.text.starts_with(&format!("[permission {answer}]")), "{mode:?}: {:?}", out.text);
         assert_agent_side_only(&out);
-        let asks = out
-            .events
-            .iter()
-            .filter(|e| method(e) == Some("session/request_permission"))
-            .count();
+        let asks = out.events.iter().filter(|e| method(e) == Some("session/request_permission")).count();
         assert_eq!(asks, 1, "the agent's request is an event");
         assert!(
-            !out.events
-                .iter()
-                .any(|e| e.pointer("/result/outcome").is_some()),
+            !out.events.iter().any(|e| e.pointer("/result/outcome").is_some()),
             "the client's answer is not an event"
         );
-        h.runtime
-            .close_now(&session)
-            .await
-            .unwrap_or_else(|e| panic!("close: {e:?}"));
+        h.runtime.close_now(&session).await.unwrap_or_else(|e| panic!("close: {e:?}"));
     }
 }
 
@@ -358,8 +238,5 @@ async fn permission_requests_follow_the_configured_mode() {
 async fn a_turn_on_a_session_never_opened_is_no_such_session() {
     let h = harness(PermissionMode::ApproveReads);
     let out = h.runtime.prompt(&new_session(), "hello?", TURN).await;
-    assert!(
-        matches!(out, Err(RuntimeError::NoSuchSession { .. })),
-        "{out:?}"
-    );
+    assert!(matches!(out, Err(RuntimeError::NoSuchSession { .. })), "{out:?}");
 }

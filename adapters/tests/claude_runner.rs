@@ -34,18 +34,8 @@ async fn a_successful_run_parses_the_result_and_passes_the_options_as_flags() {
     req.system_prompt = Some("be terse".into());
     req.max_turns = Some(2);
     match runner().run(&req).await {
-        RunOutcome::Completed {
-            result,
-            stop_reason,
-            cost_usd,
-            ..
-        } => {
-            let argv: Vec<&str> = result["argv"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
+        RunOutcome::Completed { result, stop_reason, cost_usd, .. } => {
+            let argv: Vec<&str> = result["argv"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
             assert_eq!(
                 argv,
                 [
@@ -86,13 +76,8 @@ async fn a_plain_text_result_stays_a_string() {
 #[tokio::test]
 async fn an_is_error_result_fails_with_its_message() {
     match run("mode:is_error").await {
-        RunOutcome::Failed {
-            error, stop_reason, ..
-        } => {
-            assert!(
-                error.contains("ran out of turns") && error.contains("error_max_turns"),
-                "{error}"
-            );
+        RunOutcome::Failed { error, stop_reason, .. } => {
+            assert!(error.contains("ran out of turns") && error.contains("error_max_turns"), "{error}");
             assert_eq!(stop_reason, "error");
         }
         other => panic!("expected Failed, got {other:?}"),
@@ -102,12 +87,7 @@ async fn an_is_error_result_fails_with_its_message() {
 #[tokio::test]
 async fn a_non_zero_exit_fails_with_the_last_8_kib_of_stderr() {
     match run("mode:exit").await {
-        RunOutcome::Failed {
-            error,
-            stderr,
-            stop_reason,
-            ..
-        } => {
+        RunOutcome::Failed { error, stderr, stop_reason, .. } => {
             assert_eq!(error, "claude exited with status 2");
             assert!(stderr.ends_with("fatal: the fake broke\n"), "{stderr:.80}");
             assert_eq!(stderr.len(), 8 * 1024);
@@ -127,9 +107,7 @@ async fn garbage_on_stdout_fails() {
 
 #[tokio::test]
 async fn a_missing_binary_fails_with_a_sentence() {
-    let runner = ClaudeRunner::new(ClaudeConfig {
-        claude_bin: "/nonexistent/claude".into(),
-    });
+    let runner = ClaudeRunner::new(ClaudeConfig { claude_bin: "/nonexistent/claude".into() });
     match runner.run(&request("mode:success")).await {
         RunOutcome::Failed { error, .. } => {
             assert!(error.starts_with("cannot start claude"), "{error}")
@@ -148,30 +126,20 @@ async fn a_hang_times_out_and_kills_the_whole_process_group() {
     let out = runner().run(&req).await;
     let took = started.elapsed();
     match out {
-        RunOutcome::TimedOut {
-            stderr,
-            duration_ms,
-        } => {
+        RunOutcome::TimedOut { stderr, duration_ms } => {
             assert!(stderr.contains("hanging"), "{stderr}");
             assert!((2000..6000).contains(&duration_ms), "{duration_ms} ms");
         }
         other => panic!("expected TimedOut, got {other:?}"),
     }
     assert!(took < Duration::from_secs(6), "{took:?}");
-    let pids =
-        std::fs::read_to_string(&pidfile).unwrap_or_else(|e| panic!("the fake wrote no pids: {e}"));
-    let pids: Vec<u32> = pids
-        .split_whitespace()
-        .filter_map(|p| p.parse().ok())
-        .collect();
+    let pids = std::fs::read_to_string(&pidfile).unwrap_or_else(|e| panic!("the fake wrote no pids: {e}"));
+    let pids: Vec<u32> = pids.split_whitespace().filter_map(|p| p.parse().ok()).collect();
     assert_eq!(pids.len(), 2, "the fake and its grandchild");
     // The grandchild is reparented and reaped by init: give it a moment.
     let deadline = Instant::now() + Duration::from_secs(3);
     while pids.iter().any(|pid| is_running(*pid)) {
-        assert!(
-            Instant::now() < deadline,
-            "a process of the run outlived the timeout: {pids:?}"
-        );
+        assert!(Instant::now() < deadline, "a process of the run outlived the timeout: {pids:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -180,9 +148,6 @@ async fn a_hang_times_out_and_kills_the_whole_process_group() {
 fn is_running(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
-        .and_then(|stat| {
-            stat.rsplit_once(')')
-                .map(|(_, rest)| rest.trim_start().to_owned())
-        })
+        .and_then(|stat| stat.rsplit_once(')').map(|(_, rest)| rest.trim_start().to_owned()))
         .is_some_and(|rest| !rest.starts_with('Z'))
 }

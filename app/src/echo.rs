@@ -14,9 +14,7 @@ pub struct EchoAgentArgs {
 
 /// Runs the echo agent until stdin closes.
 pub fn run(args: EchoAgentArgs) -> ExitCode {
-    match run_stdio(EchoOptions {
-        faults: args.faults,
-    }) {
+    match run_stdio(EchoOptions { faults: args.faults }) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // stdout belongs to the protocol; the reason goes to stderr.

@@ -54,12 +54,7 @@ fn text_of(prompt: &[acp::ContentBlock]) -> String {
 impl EchoAgent {
     /// A fresh agent with no sessions.
     pub(crate) fn new(opts: EchoOptions) -> Self {
-        Self {
-            opts,
-            conn: OnceCell::new(),
-            sessions: RefCell::new(HashMap::new()),
-            next_id: Cell::new(0),
-        }
+        Self { opts, conn: OnceCell::new(), sessions: RefCell::new(HashMap::new()), next_id: Cell::new(0) }
     }
 
     /// Hands the agent the connection it talks back through.
@@ -70,63 +65,34 @@ impl EchoAgent {
     }
 
     fn conn(&self) -> Result<&acp::AgentSideConnection, acp::Error> {
-        self.conn
-            .get()
-            .ok_or_else(|| internal("connection not attached"))
+        self.conn.get().ok_or_else(|| internal("connection not attached"))
     }
 
     fn new_session_id(&self) -> String {
         let n = self.next_id.get() + 1;
         self.next_id.set(n);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         format!("echo-{}-{nanos}-{n}", std::process::id())
     }
 
-    async fn say(
-        &self,
-        session: &acp::SessionId,
-        text: impl Into<String>,
-    ) -> Result<(), acp::Error> {
+    async fn say(&self, session: &acp::SessionId, text: impl Into<String>) -> Result<(), acp::Error> {
         let update = acp::SessionUpdate::AgentMessageChunk {
-            content: acp::ContentBlock::Text(acp::TextContent {
-                annotations: None,
-                text: text.into(),
-                meta: None,
-            }),
+            content: acp::ContentBlock::Text(acp::TextContent { annotations: None, text: text.into(), meta: None }),
         };
         self.conn()?
-            .session_notification(acp::SessionNotification {
-                session_id: session.clone(),
-                update,
-                meta: None,
-            })
+            .session_notification(acp::SessionNotification { session_id: session.clone(), update, meta: None })
             .await
     }
 
-    async fn ask_permission(
-        &self,
-        session: &acp::SessionId,
-        kind: acp::ToolKind,
-    ) -> Result<String, acp::Error> {
-        let cwd = self
-            .sessions
-            .borrow()
-            .get(&*session.0)
-            .map(|s| s.cwd.clone())
-            .unwrap_or_default();
+    async fn ask_permission(&self, session: &acp::SessionId, kind: acp::ToolKind) -> Result<String, acp::Error> {
+        let cwd = self.sessions.borrow().get(&*session.0).map(|s| s.cwd.clone()).unwrap_or_default();
         let option = |id: &str, name: &str, kind| acp::PermissionOption {
             id: acp::PermissionOptionId(id.into()),
             name: name.into(),
             kind,
             meta: None,
         };
-        let title = if kind == acp::ToolKind::Read {
-            "Read notes.txt"
-        } else {
-            "Edit notes.txt"
-        };
+        let title = if kind == acp::ToolKind::Read { "Read notes.txt" } else { "Edit notes.txt" };
         let request = acp::RequestPermissionRequest {
             session_id: session.clone(),
             tool_call: acp::ToolCallUpdate {
@@ -157,12 +123,7 @@ impl EchoAgent {
     }
 
     /// Runs one turn to its stop reason; the caller keeps the books.
-    async fn turn(
-        &self,
-        session: &acp::SessionId,
-        text: &str,
-        cancel: &Notify,
-    ) -> Result<acp::StopReason, acp::Error> {
+    async fn turn(&self, session: &acp::SessionId, text: &str, cancel: &Notify) -> Result<acp::StopReason, acp::Error> {
         match fault_in(text, self.opts.faults) {
             Some(Fault::Crash) => {
                 self.say(session, "about to crash").await?;
@@ -177,13 +138,11 @@ impl EchoAgent {
             }
             Some(Fault::PermissionRead) => {
                 let outcome = self.ask_permission(session, acp::ToolKind::Read).await?;
-                self.say(session, format!("[permission {outcome}]\n"))
-                    .await?;
+                self.say(session, format!("[permission {outcome}]\n")).await?;
             }
             Some(Fault::PermissionWrite) => {
                 let outcome = self.ask_permission(session, acp::ToolKind::Edit).await?;
-                self.say(session, format!("[permission {outcome}]\n"))
-                    .await?;
+                self.say(session, format!("[permission {outcome}]\n")).await?;
             }
             None => {}
         }
@@ -196,67 +155,32 @@ impl EchoAgent {
 
 #[async_trait::async_trait(?Send)]
 impl acp::Agent for EchoAgent {
-    async fn initialize(
-        &self,
-        _args: acp::InitializeRequest,
-    ) -> Result<acp::InitializeResponse, acp::Error> {
+    async fn initialize(&self, _args: acp::InitializeRequest) -> Result<acp::InitializeResponse, acp::Error> {
         Ok(acp::InitializeResponse {
             protocol_version: acp::V1,
-            agent_capabilities: acp::AgentCapabilities {
-                load_session: true,
-                ..Default::default()
-            },
+            agent_capabilities: acp::AgentCapabilities { load_session: true, ..Default::default() },
             auth_methods: Vec::new(),
             meta: None,
         })
     }
 
-    async fn authenticate(
-        &self,
-        _args: acp::AuthenticateRequest,
-    ) -> Result<acp::AuthenticateResponse, acp::Error> {
+    async fn authenticate(&self, _args: acp::AuthenticateRequest) -> Result<acp::AuthenticateResponse, acp::Error> {
         Ok(acp::AuthenticateResponse::default())
     }
 
-    async fn new_session(
-        &self,
-        args: acp::NewSessionRequest,
-    ) -> Result<acp::NewSessionResponse, acp::Error> {
+    async fn new_session(&self, args: acp::NewSessionRequest) -> Result<acp::NewSessionResponse, acp::Error> {
         let id = self.new_session_id();
         store_turns(&args.cwd, &id, 0).map_err(internal)?;
-        self.sessions.borrow_mut().insert(
-            id.clone(),
-            Live {
-                cwd: args.cwd,
-                turns: 0,
-                cancel: None,
-            },
-        );
-        Ok(acp::NewSessionResponse {
-            session_id: acp::SessionId(id.into()),
-            modes: None,
-            meta: None,
-        })
+        self.sessions.borrow_mut().insert(id.clone(), Live { cwd: args.cwd, turns: 0, cancel: None });
+        Ok(acp::NewSessionResponse { session_id: acp::SessionId(id.into()), modes: None, meta: None })
     }
 
-    async fn load_session(
-        &self,
-        args: acp::LoadSessionRequest,
-    ) -> Result<acp::LoadSessionResponse, acp::Error> {
+    async fn load_session(&self, args: acp::LoadSessionRequest) -> Result<acp::LoadSessionResponse, acp::Error> {
         let id = args.session_id.0.to_string();
         let turns = load_turns(&args.cwd, &id)
             .map_err(internal)?
-            .ok_or_else(|| {
-                acp::Error::invalid_params().with_data(format!("unknown session {id}"))
-            })?;
-        self.sessions.borrow_mut().insert(
-            id,
-            Live {
-                cwd: args.cwd,
-                turns,
-                cancel: None,
-            },
-        );
+            .ok_or_else(|| acp::Error::invalid_params().with_data(format!("unknown session {id}")))?;
+        self.sessions.borrow_mut().insert(id, Live { cwd: args.cwd, turns, cancel: None });
         Ok(acp::LoadSessionResponse::default())
     }
 
@@ -265,18 +189,16 @@ impl acp::Agent for EchoAgent {
         let cancel = Rc::new(Notify::new());
         {
             let mut sessions = self.sessions.borrow_mut();
-            let live = sessions.get_mut(&id).ok_or_else(|| {
-                acp::Error::invalid_params().with_data(format!("unknown session {id}"))
-            })?;
+            let live = sessions
+                .get_mut(&id)
+                .ok_or_else(|| acp::Error::invalid_params().with_data(format!("unknown session {id}")))?;
             live.cancel = Some(cancel.clone());
         }
         let text = text_of(&args.prompt);
         let stop = self.turn(&args.session_id, &text, &cancel).await;
         let (turns, cwd) = {
             let mut sessions = self.sessions.borrow_mut();
-            let live = sessions
-                .get_mut(&id)
-                .ok_or_else(|| internal("session vanished"))?;
+            let live = sessions.get_mut(&id).ok_or_else(|| internal("session vanished"))?;
             live.cancel = None;
             if matches!(stop, Ok(acp::StopReason::EndTurn)) {
                 live.turns += 1;
@@ -288,21 +210,13 @@ impl acp::Agent for EchoAgent {
             store_turns(&cwd, &id, turns).map_err(internal)?;
             self.say(&args.session_id, turn_marker(turns)).await?;
         }
-        Ok(acp::PromptResponse {
-            stop_reason: stop,
-            meta: None,
-        })
+        Ok(acp::PromptResponse { stop_reason: stop, meta: None })
     }
 
     async fn cancel(&self, args: acp::CancelNotification) -> Result<(), acp::Error> {
         // A fresh Notify per prompt: a cancel that finds no running prompt
         // leaves nothing behind to cancel the next one.
-        if let Some(cancel) = self
-            .sessions
-            .borrow()
-            .get(&*args.session_id.0)
-            .and_then(|s| s.cancel.clone())
-        {
+        if let Some(cancel) = self.sessions.borrow().get(&*args.session_id.0).and_then(|s| s.cancel.clone()) {
             cancel.notify_one();
         }
         Ok(())

@@ -44,14 +44,8 @@ mod tests {
     fn each_marker_names_its_fault() {
         assert_eq!(fault_in("a __crash__ b", true), Some(Fault::Crash));
         assert_eq!(fault_in("__hang__", true), Some(Fault::Hang));
-        assert_eq!(
-            fault_in("x __permission__", true),
-            Some(Fault::PermissionRead)
-        );
-        assert_eq!(
-            fault_in("x __permission_write__", true),
-            Some(Fault::PermissionWrite)
-        );
+        assert_eq!(fault_in("x __permission__", true), Some(Fault::PermissionRead));
+        assert_eq!(fault_in("x __permission_write__", true), Some(Fault::PermissionWrite));
         assert_eq!(fault_in("just text", true), None);
     }
 }

@@ -29,9 +29,7 @@ pub struct EchoOptions {
 pub fn run_stdio(opts: EchoOptions) -> std::io::Result<()> {
     // The crate's `Agent` trait is `?Send`: a current-thread runtime with a
     // LocalSet runs it without any locking.
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, serve(opts))
 }
@@ -47,7 +45,5 @@ async fn serve(opts: EchoOptions) -> std::io::Result<()> {
         },
     );
     agent.attach(conn);
-    io_task
-        .await
-        .map_err(|e| std::io::Error::other(e.to_string()))
+    io_task.await.map_err(|e| std::io::Error::other(e.to_string()))
 }

@@ -34,13 +34,7 @@ mod tests {
 
     #[test]
     fn chunks_rebuild_the_text_exactly() {
-        for text in [
-            "hello world",
-            "a",
-            "",
-            "ünïcödé ✓ text",
-            &"x".repeat(300_000),
-        ] {
+        for text in ["hello world", "a", "", "ünïcödé ✓ text", &"x".repeat(300_000)] {
             assert_eq!(chunks(text).concat(), text);
         }
     }

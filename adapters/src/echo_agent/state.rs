@@ -35,10 +35,7 @@ pub(crate) fn store_turns(cwd: &Path, id: &str, turns: u64) -> io::Result<()> {
     let mut counters = read_counters(cwd)?;
     counters.insert(id.to_owned(), turns);
     let tmp = cwd.join(format!("{STATE_FILE}.{}.tmp", std::process::id()));
-    std::fs::write(
-        &tmp,
-        serde_json::to_vec(&counters).map_err(io::Error::other)?,
-    )?;
+    std::fs::write(&tmp, serde_json::to_vec(&counters).map_err(io::Error::other)?)?;
     std::fs::rename(tmp, state_path(cwd))
 }
 

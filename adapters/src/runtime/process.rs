@@ -117,10 +117,7 @@ mod tests {
         let pid = child.id().unwrap_or(0);
         assert!(kill_group(pid));
         let status = child.wait().await?;
-        assert_eq!(
-            std::os::unix::process::ExitStatusExt::signal(&status),
-            Some(9)
-        );
+        assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(9));
         assert!(!kill_group(0), "0 would be our own group");
         Ok(())
     }

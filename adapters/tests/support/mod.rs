@@ -75,10 +75,7 @@ impl Harness {
             // Queue owners of a failed test must not linger for acpx's default 300 s.
             queue_ttl_secs: Some(30),
         };
-        Self {
-            dir,
-            runtime: AcpxRuntime::new(config),
-        }
+        Self { dir, runtime: AcpxRuntime::new(config) }
     }
 
     /// acpx's HOME for this harness.
@@ -101,15 +98,8 @@ impl Drop for Harness {
 /// A fresh session address of app `tests` on agent `echo`.
 pub fn new_session() -> AgentSession {
     static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let id = format!(
-        "sess-{:08x}-{:08x}-{}",
-        std::process::id(),
-        nanos,
-        N.fetch_add(1, Ordering::Relaxed)
-    );
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let id = format!("sess-{:08x}-{:08x}-{}", std::process::id(), nanos, N.fetch_add(1, Ordering::Relaxed));
     AgentSession {
         app: AppName::new("tests").unwrap_or_else(|e| panic!("{e}")),
         id: SessionId::new(id).unwrap_or_else(|e| panic!("{e}")),

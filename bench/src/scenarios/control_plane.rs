@@ -17,7 +17,8 @@ pub async fn run(quick: bool) -> Result<(), String> {
     let n = if quick { 500 } else { 10_000 };
     let max_time = Duration::from_secs(if quick { 3 } else { 10 });
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let gw = gateway(dir.path(), "agent_runtime = \"noop\"\nmax_live_sessions = 1000000\nmax_sessions_per_app = 1000000\n")?;
+    let gw =
+        gateway(dir.path(), "agent_runtime = \"noop\"\nmax_live_sessions = 1000000\nmax_sessions_per_app = 1000000\n")?;
     let mut cmd = Command::new(sibling("clawdforge-bench"));
     cmd.arg("baseline-server");
     let base = Running::start(cmd)?;
@@ -27,7 +28,10 @@ pub async fn run(quick: bool) -> Result<(), String> {
     // Sessions for the reads to find.
     let ids = Arc::new(create_many(&client, &gw.base, &auth, 500).await?);
 
-    header("Control plane over HTTP, SQLite ledger, no-op runtime", "GET /ping, a trivial poem endpoint on the same stack");
+    header(
+        "Control plane over HTTP, SQLite ledger, no-op runtime",
+        "GET /ping, a trivial poem endpoint on the same stack",
+    );
     for c in CONCURRENCY {
         let url = format!("{}/ping", base.base);
         let cl = client.clone();
@@ -49,7 +53,9 @@ pub async fn run(quick: bool) -> Result<(), String> {
         row(&format!("GET /sessions/{{id}}, {c} clients"), &got, &baseline);
 
         let (cl, url, a) = (client.clone(), format!("{}/sessions?limit=50", gw.base), auth.clone());
-        let listed = drive(c, n / 4, max_time, move |_| ok(cl.get(url.clone()).header("authorization", a.as_str()).send())).await;
+        let listed =
+            drive(c, n / 4, max_time, move |_| ok(cl.get(url.clone()).header("authorization", a.as_str()).send()))
+                .await;
         row(&format!("GET /sessions?limit=50, {c} clients"), &listed, &baseline);
     }
     println!();

@@ -13,7 +13,8 @@ use std::time::Duration;
 pub async fn run(quick: bool) -> Result<(), String> {
     let steps: &[usize] = if quick { &[0, 100, 1_000] } else { &[0, 1_000, 10_000] };
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let gw = gateway(dir.path(), "agent_runtime = \"noop\"\nmax_live_sessions = 1000000\nmax_sessions_per_app = 1000000\n")?;
+    let gw =
+        gateway(dir.path(), "agent_runtime = \"noop\"\nmax_live_sessions = 1000000\nmax_sessions_per_app = 1000000\n")?;
     let client = http()?;
     let auth = Arc::new(format!("Bearer {}", gw.token));
     // Warm the stack so the first row is not a cold process.
@@ -41,8 +42,12 @@ pub async fn run(quick: bool) -> Result<(), String> {
         if want == 0 {
             base_rss = rss;
         }
-        let per_session = if want == 0 { "-".to_owned() } else { format!("{:.0}", ledger_bytes(dir.path()) as f64 / want as f64) };
-        println!("| {want:<28} | {rss:>10.1} | {:>6.2} | {per_session:>18} |", if base_rss > 0.0 { rss / base_rss } else { 0.0 });
+        let per_session =
+            if want == 0 { "-".to_owned() } else { format!("{:.0}", ledger_bytes(dir.path()) as f64 / want as f64) };
+        println!(
+            "| {want:<28} | {rss:>10.1} | {:>6.2} | {per_session:>18} |",
+            if base_rss > 0.0 { rss / base_rss } else { 0.0 }
+        );
     }
     println!();
     Ok(())

@@ -9,7 +9,10 @@ use crate::stats::{ms, Summary};
 
 /// Runs every scenario.
 pub async fn all(quick: bool) -> Result<(), String> {
-    println!("clawdforge benchmarks{} — every row against its baseline from this run\n", if quick { " (quick)" } else { "" });
+    println!(
+        "clawdforge benchmarks{} — every row against its baseline from this run\n",
+        if quick { " (quick)" } else { "" }
+    );
     control_plane::run(quick).await?;
     turns::run(quick).await?;
     one_shot::run(quick).await?;
@@ -38,6 +41,9 @@ pub fn row(name: &str, s: &Summary, base: &Summary) {
 /// The header of a rate table.
 pub fn header(title: &str, baseline: &str) {
     println!("{title} (baseline: {baseline})\n");
-    println!("| {:<30} | {:>9} | {:>8} | {:>8} | {:>9} | {:>6} | {:>6} |", "operation", "ops/s", "p50 ms", "p99 ms", "base/s", "ratio", "errors");
+    println!(
+        "| {:<30} | {:>9} | {:>8} | {:>8} | {:>9} | {:>6} | {:>6} |",
+        "operation", "ops/s", "p50 ms", "p99 ms", "base/s", "ratio", "errors"
+    );
     println!("|{:-<32}|{:-<11}|{:-<10}|{:-<10}|{:-<11}|{:-<8}|{:-<8}|", "", "", "", "", "", "", "");
 }

@@ -57,7 +57,13 @@ pub async fn run(quick: bool) -> Result<(), String> {
     println!("/run, {n} runs of the claude stand-in (baseline: invoking it directly)\n");
     println!("| {:<28} | {:>10} | {:>10} | {:>8} |", "path", "median ms", "p99 ms", "ratio");
     println!("|{:-<30}|{:-<12}|{:-<12}|{:-<10}|", "", "", "", "");
-    println!("| {:<28} | {:>10} | {:>10} | {:>8.3} |", "gateway POST /run", ms(g), ms(percentile(&through, 0.99)), g.as_secs_f64() / d.as_secs_f64().max(1e-9));
+    println!(
+        "| {:<28} | {:>10} | {:>10} | {:>8.3} |",
+        "gateway POST /run",
+        ms(g),
+        ms(percentile(&through, 0.99)),
+        g.as_secs_f64() / d.as_secs_f64().max(1e-9)
+    );
     println!("| {:<28} | {:>10} | {:>10} | {:>8.3} |", "direct fake claude", ms(d), ms(percentile(&direct, 0.99)), 1.0);
     println!();
     Ok(())

@@ -48,21 +48,31 @@ pub async fn run(quick: bool) -> Result<(), String> {
     }
 
     let direct_dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let (to_result, to_exit) = tokio::task::spawn_blocking(move || direct_turns(direct_dir.path(), n))
-        .await
-        .map_err(|e| e.to_string())??;
+    let (to_result, to_exit) =
+        tokio::task::spawn_blocking(move || direct_turns(direct_dir.path(), n)).await.map_err(|e| e.to_string())??;
 
-    let mut rows = [("gateway turn (HTTP answer)", through), ("direct acpx: result line", to_result), ("direct acpx: process exit", to_exit)];
+    let mut rows = [
+        ("gateway turn (HTTP answer)", through),
+        ("direct acpx: result line", to_result),
+        ("direct acpx: process exit", to_exit),
+    ];
     for (_, v) in rows.iter_mut() {
         v.sort_unstable();
     }
     let base_exit = percentile(&rows[2].1, 0.5);
-    println!("Turn latency, echo agent, warm queue owner, {n} turns (baseline: the same turn invoking acpx directly)\n");
+    println!(
+        "Turn latency, echo agent, warm queue owner, {n} turns (baseline: the same turn invoking acpx directly)\n"
+    );
     println!("| {:<28} | {:>10} | {:>10} | {:>14} |", "path", "median ms", "p99 ms", "median / exit");
     println!("|{:-<30}|{:-<12}|{:-<12}|{:-<16}|", "", "", "", "");
     for (name, v) in &rows {
         let med = percentile(v, 0.5);
-        println!("| {name:<28} | {:>10} | {:>10} | {:>14.3} |", ms(med), ms(percentile(v, 0.99)), med.as_secs_f64() / base_exit.as_secs_f64().max(1e-9));
+        println!(
+            "| {name:<28} | {:>10} | {:>10} | {:>14.3} |",
+            ms(med),
+            ms(percentile(v, 0.99)),
+            med.as_secs_f64() / base_exit.as_secs_f64().max(1e-9)
+        );
     }
     println!();
     Ok(())
@@ -76,7 +86,11 @@ fn direct_turns(home: &Path, n: usize) -> Result<(Vec<Duration>, Vec<Duration>),
     std::fs::create_dir_all(&cwd).map_err(|e| e.to_string())?;
     let base = |action: &[&str]| {
         let mut c = Command::new(&acpx);
-        c.env("HOME", home).args(["--format", "json", "--cwd"]).arg(&cwd).args(["--approve-reads", "--agent", &agent]).args(action);
+        c.env("HOME", home)
+            .args(["--format", "json", "--cwd"])
+            .arg(&cwd)
+            .args(["--approve-reads", "--agent", &agent])
+            .args(action);
         c
     };
     let out = base(&["sessions", "new", "--name", "direct"]).output().map_err(|e| e.to_string())?;

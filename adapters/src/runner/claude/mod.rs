@@ -70,12 +70,7 @@ impl OneShotRunner for ClaudeRunner {
         };
         let mut child = match group_command(&self.config.claude_bin, &args(request)).spawn() {
             Ok(child) => child,
-            Err(e) => {
-                return failed(format!(
-                    "cannot start claude ({}): {e}",
-                    self.config.claude_bin.display()
-                ))
-            }
+            Err(e) => return failed(format!("cannot start claude ({}): {e}", self.config.claude_bin.display())),
         };
         let pid = child.id();
         if let Some(mut stdin) = child.stdin.take() {
@@ -86,10 +81,7 @@ impl OneShotRunner for ClaudeRunner {
                 let _ = stdin.shutdown().await;
             });
         }
-        let stderr = child
-            .stderr
-            .take()
-            .map(|e| tokio::spawn(read_tail(e, STDERR_TAIL_BYTES)));
+        let stderr = child.stderr.take().map(|e| tokio::spawn(read_tail(e, STDERR_TAIL_BYTES)));
         let mut stdout = child.stdout.take();
         let work = async {
             let mut out = Vec::new();
@@ -109,25 +101,15 @@ impl OneShotRunner for ClaudeRunner {
             let _ = tokio::time::timeout(REAP_LIMIT, child.wait()).await;
         }
         let stderr = match stderr {
-            Some(task) => tokio::time::timeout(REAP_LIMIT, task)
-                .await
-                .ok()
-                .and_then(Result::ok)
-                .unwrap_or_default(),
+            Some(task) => tokio::time::timeout(REAP_LIMIT, task).await.ok().and_then(Result::ok).unwrap_or_default(),
             None => String::new(),
         };
         let duration_ms = millis(started.elapsed());
         match finished {
-            Ok((stdout, status)) => outcome(Finished {
-                code: status.ok().and_then(|s| s.code()),
-                stdout,
-                stderr,
-                duration_ms,
-            }),
-            Err(_) => RunOutcome::TimedOut {
-                stderr,
-                duration_ms,
-            },
+            Ok((stdout, status)) => {
+                outcome(Finished { code: status.ok().and_then(|s| s.code()), stdout, stderr, duration_ms })
+            }
+            Err(_) => RunOutcome::TimedOut { stderr, duration_ms },
         }
     }
 }
@@ -146,23 +128,10 @@ mod tests {
             max_turns: Some(3),
             timeout: Duration::from_secs(1),
         };
-        let args: Vec<String> = args(&request)
-            .into_iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect();
+        let args: Vec<String> = args(&request).into_iter().map(|a| a.to_string_lossy().into_owned()).collect();
         assert_eq!(
             args,
-            [
-                "-p",
-                "--output-format",
-                "json",
-                "--model",
-                "opus",
-                "--system-prompt",
-                "be brief",
-                "--max-turns",
-                "3"
-            ]
+            ["-p", "--output-format", "json", "--model", "opus", "--system-prompt", "be brief", "--max-turns", "3"]
         );
     }
 }

@@ -29,11 +29,7 @@ fn final_result(stdout: &[u8]) -> Option<Value> {
     if let Ok(whole) = serde_json::from_slice::<Value>(stdout) {
         return pick(whole);
     }
-    stdout
-        .split(|b| *b == b'\n')
-        .rev()
-        .filter_map(|line| serde_json::from_slice::<Value>(line).ok())
-        .find_map(pick)
+    stdout.split(|b| *b == b'\n').rev().filter_map(|line| serde_json::from_slice::<Value>(line).ok()).find_map(pick)
 }
 
 fn str_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
@@ -42,17 +38,9 @@ fn str_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 
 /// Maps a finished process to the run's outcome.
 pub(crate) fn outcome(done: Finished) -> RunOutcome {
-    let Finished {
-        code,
-        stdout,
-        stderr,
-        duration_ms,
-    } = done;
+    let Finished { code, stdout, stderr, duration_ms } = done;
     let result = final_result(&stdout);
-    let stop_reason = result
-        .as_ref()
-        .and_then(|r| str_field(r, "stop_reason"))
-        .map(str::to_owned);
+    let stop_reason = result.as_ref().and_then(|r| str_field(r, "stop_reason")).map(str::to_owned);
     let fail = |error: String| RunOutcome::Failed {
         error,
         stderr: stderr.clone(),

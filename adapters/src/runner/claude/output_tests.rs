@@ -2,12 +2,7 @@ use super::*;
 use serde_json::json;
 
 fn finished(code: Option<i32>, stdout: &str) -> Finished {
-    Finished {
-        code,
-        stdout: stdout.as_bytes().to_vec(),
-        stderr: "tail".into(),
-        duration_ms: 7,
-    }
+    Finished { code, stdout: stdout.as_bytes().to_vec(), stderr: "tail".into(), duration_ms: 7 }
 }
 
 fn result_line(text: &str) -> String {
@@ -35,21 +30,13 @@ fn plain_text_stays_a_string_and_missing_fields_are_none() {
     let line = json!({"type":"result","is_error":false,"result":"hello"}).to_string();
     assert_eq!(
         outcome(finished(Some(0), &line)),
-        RunOutcome::Completed {
-            result: json!("hello"),
-            stop_reason: None,
-            duration_ms: 7,
-            cost_usd: None
-        }
+        RunOutcome::Completed { result: json!("hello"), stop_reason: None, duration_ms: 7, cost_usd: None }
     );
 }
 
 #[test]
 fn the_result_is_found_after_other_lines_and_in_verbose_arrays() {
-    let mixed = format!(
-        "warming up\n{{\"type\":\"system\"}}\n{}\n",
-        result_line("ok")
-    );
+    let mixed = format!("warming up\n{{\"type\":\"system\"}}\n{}\n", result_line("ok"));
     assert!(outcome(finished(Some(0), &mixed)).is_ok());
     let array = format!("[{{\"type\":\"system\"}},{}]", result_line("ok"));
     assert!(outcome(finished(Some(0), &array)).is_ok());
@@ -60,10 +47,7 @@ fn is_error_fails_with_the_subtype_and_message() {
     let line = json!({"type":"result","subtype":"error_max_turns","is_error":true,"result":"out of turns"}).to_string();
     for code in [Some(0), Some(1)] {
         let out = outcome(finished(code, &line));
-        assert_eq!(
-            out.error().as_deref(),
-            Some("claude reported an error (error_max_turns): out of turns")
-        );
+        assert_eq!(out.error().as_deref(), Some("claude reported an error (error_max_turns): out of turns"));
         assert_eq!(out.stop_reason(), Some("error"));
     }
 }
@@ -87,30 +71,15 @@ fn a_non_zero_exit_fails_with_the_stderr_tail_and_its_stop_reason_if_any() {
 
 #[test]
 fn output_that_is_not_the_expected_json_fails() {
-    for stdout in [
-        "",
-        "not json at all",
-        "{\"type\":\"assistant\"}",
-        "{\"type\":\"result\",\"is_error\":false}",
-    ] {
+    for stdout in ["", "not json at all", "{\"type\":\"assistant\"}", "{\"type\":\"result\",\"is_error\":false}"] {
         let out = outcome(finished(Some(0), stdout));
-        assert!(
-            matches!(out, RunOutcome::Failed { .. }),
-            "{stdout:?} gave {out:?}"
-        );
+        assert!(matches!(out, RunOutcome::Failed { .. }), "{stdout:?} gave {out:?}");
     }
-    let bad_utf8 = Finished {
-        code: Some(0),
-        stdout: vec![0xff, 0xfe],
-        ..Default::default()
-    };
+    let bad_utf8 = Finished { code: Some(0), stdout: vec![0xff, 0xfe], ..Default::default() };
     assert!(!outcome(bad_utf8).is_ok());
 }
 
 #[test]
 fn a_killed_process_fails() {
-    assert_eq!(
-        outcome(finished(None, "")).error().as_deref(),
-        Some("claude was killed by a signal")
-    );
+    assert_eq!(outcome(finished(None, "")).error().as_deref(), Some("claude was killed by a signal"));
 }

@@ -8,11 +8,7 @@ fn unfenced(text: &str) -> Option<&str> {
     let body = text.trim().strip_prefix("```")?.strip_suffix("```")?;
     // The opening line may name a language (`json`); the content starts after it.
     let (first, rest) = body.split_once('\n')?;
-    if first
-        .trim()
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
+    if first.trim().chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         Some(rest)
     } else {
         None
@@ -38,24 +34,15 @@ mod tests {
 
     #[test]
     fn a_json_code_fence_is_stripped_first() {
-        assert_eq!(
-            result_value("```json\n{\"answer\": 42}\n```"),
-            json!({"answer": 42})
-        );
+        assert_eq!(result_value("```json\n{\"answer\": 42}\n```"), json!({"answer": 42}));
         assert_eq!(result_value("\n```\n[1, 2]\n```\n"), json!([1, 2]));
     }
 
     #[test]
     fn other_text_stays_a_string() {
         assert_eq!(result_value("just words"), json!("just words"));
-        assert_eq!(
-            result_value("```json\nnot json\n```"),
-            json!("```json\nnot json\n```")
-        );
-        assert_eq!(
-            result_value("```python\nx = 1\n```"),
-            json!("```python\nx = 1\n```")
-        );
+        assert_eq!(result_value("```json\nnot json\n```"), json!("```json\nnot json\n```"));
+        assert_eq!(result_value("```python\nx = 1\n```"), json!("```python\nx = 1\n```"));
         assert_eq!(result_value(""), json!(""));
     }
 }

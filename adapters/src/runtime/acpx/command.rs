@@ -30,12 +30,7 @@ pub(crate) struct PromptOptions {
 }
 
 fn base(target: Target<'_>, globals: &[OsString], action: &[&str]) -> Vec<OsString> {
-    let mut args: Vec<OsString> = vec![
-        "--format".into(),
-        "json".into(),
-        "--cwd".into(),
-        target.cwd.into(),
-    ];
+    let mut args: Vec<OsString> = vec!["--format".into(), "json".into(), "--cwd".into(), target.cwd.into()];
     args.extend(globals.iter().cloned());
     match target.agent {
         AgentCommand::Builtin(name) => args.push(name.into()),
@@ -56,20 +51,13 @@ pub(crate) fn open(target: Target<'_>) -> Vec<OsString> {
 /// `prompt -s <id> --file -`: the message goes on stdin, never in argv.
 pub(crate) fn prompt(target: Target<'_>, opts: PromptOptions) -> Vec<OsString> {
     // acpx takes fractional seconds; millisecond precision keeps short test timeouts exact.
-    let mut globals: Vec<OsString> = vec![
-        opts.permissions.flag().into(),
-        "--timeout".into(),
-        format!("{:.3}", opts.timeout.as_secs_f64()).into(),
-    ];
+    let mut globals: Vec<OsString> =
+        vec![opts.permissions.flag().into(), "--timeout".into(), format!("{:.3}", opts.timeout.as_secs_f64()).into()];
     if let Some(ttl) = opts.queue_ttl_secs {
         globals.push("--ttl".into());
         globals.push(ttl.to_string().into());
     }
-    base(
-        target,
-        &globals,
-        &["prompt", "-s", target.name, "--file", "-"],
-    )
+    base(target, &globals, &["prompt", "-s", target.name, "--file", "-"])
 }
 
 /// `cancel -s <id>`: cancels the session's running turn in its queue owner.
@@ -87,17 +75,11 @@ mod tests {
     use super::*;
 
     fn strings(args: Vec<OsString>) -> Vec<String> {
-        args.into_iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect()
+        args.into_iter().map(|a| a.to_string_lossy().into_owned()).collect()
     }
 
     fn target<'a>(agent: &'a AgentCommand) -> Target<'a> {
-        Target {
-            cwd: Path::new("/ws/app/sess"),
-            agent,
-            name: "sess-0123456789abcdef",
-        }
+        Target { cwd: Path::new("/ws/app/sess"), agent, name: "sess-0123456789abcdef" }
     }
 
     #[test]
@@ -125,21 +107,9 @@ mod tests {
         let agent = AgentCommand::Builtin("claude".into());
         assert_eq!(
             strings(close(target(&agent))),
-            [
-                "--format",
-                "json",
-                "--cwd",
-                "/ws/app/sess",
-                "claude",
-                "sessions",
-                "close",
-                "sess-0123456789abcdef"
-            ]
+            ["--format", "json", "--cwd", "/ws/app/sess", "claude", "sessions", "close", "sess-0123456789abcdef"]
         );
-        assert_eq!(
-            strings(cancel(target(&agent)))[4..],
-            ["claude", "cancel", "-s", "sess-0123456789abcdef"]
-        );
+        assert_eq!(strings(cancel(target(&agent)))[4..], ["claude", "cancel", "-s", "sess-0123456789abcdef"]);
     }
 
     #[test]

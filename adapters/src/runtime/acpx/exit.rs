@@ -27,12 +27,7 @@ pub(crate) struct Ended {
 
 /// Maps a finished prompt to the runtime's answer.
 pub(crate) fn turn_result(ended: Ended) -> Result<TurnOutput, RuntimeError> {
-    let Ended {
-        code,
-        output,
-        message,
-        stderr_tail,
-    } = ended;
+    let Ended { code, output, message, stderr_tail } = ended;
     match (code, output) {
         (Some(TIMEOUT), _) => Err(RuntimeError::Timeout { stderr_tail }),
         (Some(NO_SESSION), _) => Err(RuntimeError::NoSuchSession {
@@ -45,10 +40,7 @@ pub(crate) fn turn_result(ended: Ended) -> Result<TurnOutput, RuntimeError> {
             message: message.unwrap_or_else(|| "acpx exited without a stop reason".to_owned()),
             stderr_tail,
         }),
-        (code, _) => Err(RuntimeError::Failed {
-            message: message.unwrap_or_else(|| describe(code)),
-            stderr_tail,
-        }),
+        (code, _) => Err(RuntimeError::Failed { message: message.unwrap_or_else(|| describe(code)), stderr_tail }),
     }
 }
 
@@ -64,18 +56,13 @@ pub(crate) fn command_result(
             message: message.unwrap_or_else(|| "acpx found no such session".to_owned()),
             stderr_tail,
         }),
-        code => Err(RuntimeError::Failed {
-            message: message.unwrap_or_else(|| describe(code)),
-            stderr_tail,
-        }),
+        code => Err(RuntimeError::Failed { message: message.unwrap_or_else(|| describe(code)), stderr_tail }),
     }
 }
 
 fn describe(code: Option<i32>) -> String {
     match code {
-        Some(PERMISSION_DENIED) => {
-            "acpx: a permission was denied before the turn completed".to_owned()
-        }
+        Some(PERMISSION_DENIED) => "acpx: a permission was denied before the turn completed".to_owned(),
         Some(c) => format!("acpx exited with status {c}"),
         None => "acpx was killed by a signal".to_owned(),
     }
@@ -86,49 +73,28 @@ mod tests {
     use super::*;
 
     fn output() -> TurnOutput {
-        TurnOutput {
-            stop_reason: "end_turn".into(),
-            events: vec![],
-            text: "hi".into(),
-        }
+        TurnOutput { stop_reason: "end_turn".into(), events: vec![], text: "hi".into() }
     }
 
     fn ended(code: Option<i32>, output: Option<TurnOutput>, message: Option<&str>) -> Ended {
-        Ended {
-            code,
-            output,
-            message: message.map(str::to_owned),
-            stderr_tail: "tail".into(),
-        }
+        Ended { code, output, message: message.map(str::to_owned), stderr_tail: "tail".into() }
     }
 
     #[test]
     fn a_clean_exit_with_a_stop_reason_is_the_turn() {
-        assert_eq!(
-            turn_result(ended(Some(0), Some(output()), None)),
-            Ok(output())
-        );
+        assert_eq!(turn_result(ended(Some(0), Some(output()), None)), Ok(output()));
     }
 
     #[test]
     fn a_clean_exit_without_a_stop_reason_fails() {
-        assert!(matches!(
-            turn_result(ended(Some(0), None, None)),
-            Err(RuntimeError::Failed { .. })
-        ));
+        assert!(matches!(turn_result(ended(Some(0), None, None)), Err(RuntimeError::Failed { .. })));
     }
 
     #[test]
     fn exit_3_is_a_timeout_even_with_a_cancelled_turn_printed() {
         assert_eq!(
-            turn_result(ended(
-                Some(3),
-                Some(output()),
-                Some("Timed out after 3000ms")
-            )),
-            Err(RuntimeError::Timeout {
-                stderr_tail: "tail".into()
-            })
+            turn_result(ended(Some(3), Some(output()), Some("Timed out after 3000ms"))),
+            Err(RuntimeError::Timeout { stderr_tail: "tail".into() })
         );
     }
 
@@ -136,19 +102,13 @@ mod tests {
     fn exit_4_is_no_such_session_with_acpx_message() {
         assert_eq!(
             turn_result(ended(Some(4), None, Some("No acpx session found"))),
-            Err(RuntimeError::NoSuchSession {
-                message: "No acpx session found".into(),
-                stderr_tail: "tail".into()
-            })
+            Err(RuntimeError::NoSuchSession { message: "No acpx session found".into(), stderr_tail: "tail".into() })
         );
     }
 
     #[test]
     fn exit_5_is_the_turn_when_it_completed_else_a_failure() {
-        assert_eq!(
-            turn_result(ended(Some(5), Some(output()), None)),
-            Ok(output())
-        );
+        assert_eq!(turn_result(ended(Some(5), Some(output()), None)), Ok(output()));
         assert!(matches!(
             turn_result(ended(Some(5), None, None)),
             Err(RuntimeError::Failed { message, .. }) if message.contains("permission")
@@ -159,10 +119,7 @@ mod tests {
     fn other_exits_fail_with_acpx_message_and_stderr_tail() {
         assert_eq!(
             turn_result(ended(Some(1), None, Some("ACP agent disconnected"))),
-            Err(RuntimeError::Failed {
-                message: "ACP agent disconnected".into(),
-                stderr_tail: "tail".into()
-            })
+            Err(RuntimeError::Failed { message: "ACP agent disconnected".into(), stderr_tail: "tail".into() })
         );
         assert!(matches!(
             turn_result(ended(Some(1), Some(output()), None)),
@@ -177,10 +134,7 @@ mod tests {
     #[test]
     fn short_commands_succeed_only_on_zero() {
         assert_eq!(command_result(Some(0), None, String::new()), Ok(()));
-        assert!(matches!(
-            command_result(Some(4), None, String::new()),
-            Err(RuntimeError::NoSuchSession { .. })
-        ));
+        assert!(matches!(command_result(Some(4), None, String::new()), Err(RuntimeError::NoSuchSession { .. })));
         assert!(matches!(
             command_result(Some(1), Some("boom".into()), String::new()),
             Err(RuntimeError::Failed { message, .. }) if message == "boom"

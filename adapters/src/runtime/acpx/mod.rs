@@ -52,18 +52,13 @@ struct ShortRun {
 }
 
 fn failed(message: impl Into<String>) -> RuntimeError {
-    RuntimeError::Failed {
-        message: message.into(),
-        stderr_tail: String::new(),
-    }
+    RuntimeError::Failed { message: message.into(), stderr_tail: String::new() }
 }
 
 impl AcpxRuntime {
     /// A runtime with this configuration (nothing is spawned yet).
     pub fn new(config: AcpxConfig) -> Self {
-        Self {
-            config: Arc::new(config),
-        }
+        Self { config: Arc::new(config) }
     }
 
     fn agent(&self, session: &AgentSession) -> Result<&AgentCommand, RuntimeError> {
@@ -75,22 +70,11 @@ impl AcpxRuntime {
 
     /// `<workspace_root>/<app>/<session_id>`, refusing names that would leave it.
     fn session_dir(&self, session: &AgentSession) -> Result<PathBuf, RuntimeError> {
-        let (app, id) = (
-            Path::new(session.app.as_str()),
-            Path::new(session.id.as_str()),
-        );
+        let (app, id) = (Path::new(session.app.as_str()), Path::new(session.id.as_str()));
         // App names may contain dots: "." or ".." must not climb out of the workspace.
-        let plain = |p: &Path| {
-            matches!(
-                p.components().collect::<Vec<_>>()[..],
-                [Component::Normal(_)]
-            )
-        };
+        let plain = |p: &Path| matches!(p.components().collect::<Vec<_>>()[..], [Component::Normal(_)]);
         if !plain(app) || !plain(id) {
-            return Err(failed(format!(
-                "app {} cannot name a working directory",
-                session.app
-            )));
+            return Err(failed(format!("app {} cannot name a working directory", session.app)));
         }
         Ok(self.config.workspace_root.join(app).join(id))
     }
@@ -99,9 +83,7 @@ impl AcpxRuntime {
     async fn prepare(&self, session: &AgentSession) -> Result<PathBuf, RuntimeError> {
         let dir = self.session_dir(session)?;
         for d in [&dir, &self.config.state_home] {
-            tokio::fs::create_dir_all(d)
-                .await
-                .map_err(|e| failed(format!("cannot create {}: {e}", d.display())))?;
+            tokio::fs::create_dir_all(d).await.map_err(|e| failed(format!("cannot create {}: {e}", d.display())))?;
         }
         Ok(dir)
     }
@@ -114,26 +96,16 @@ impl AcpxRuntime {
     }
 
     fn spawn_error(&self, e: std::io::Error) -> RuntimeError {
-        failed(format!(
-            "cannot start acpx ({}): {e}",
-            self.config.acpx_bin.display()
-        ))
+        failed(format!("cannot start acpx ({}): {e}", self.config.acpx_bin.display()))
     }
 
     /// Runs a short acpx command to its end (or kills it at `limit`).
-    async fn run_short(
-        &self,
-        args: &[OsString],
-        limit: Duration,
-    ) -> Result<ShortRun, RuntimeError> {
+    async fn run_short(&self, args: &[OsString], limit: Duration) -> Result<ShortRun, RuntimeError> {
         let mut cmd = self.command(args);
         cmd.stdin(Stdio::null());
         let mut child = cmd.spawn().map_err(|e| self.spawn_error(e))?;
         let pid = child.id();
-        let stderr = child
-            .stderr
-            .take()
-            .map(|e| tokio::spawn(read_tail(e, STDERR_TAIL_BYTES)));
+        let stderr = child.stderr.take().map(|e| tokio::spawn(read_tail(e, STDERR_TAIL_BYTES)));
         let mut stdout = child.stdout.take();
         let work = async {
             let mut out = Vec::new();
@@ -149,30 +121,19 @@ impl AcpxRuntime {
                 if let Some(pid) = pid {
                     kill_group(pid);
                 }
-                return Err(failed(format!(
-                    "acpx did not finish within {} s",
-                    limit.as_secs()
-                )));
+                return Err(failed(format!("acpx did not finish within {} s", limit.as_secs())));
             }
         };
         let stderr_tail = match stderr {
             Some(task) => task.await.unwrap_or_default(),
             None => String::new(),
         };
-        Ok(ShortRun {
-            code: status.ok().and_then(|s| s.code()),
-            stdout,
-            stderr_tail,
-        })
+        Ok(ShortRun { code: status.ok().and_then(|s| s.code()), stdout, stderr_tail })
     }
 
     async fn short_command(&self, args: &[OsString], limit: Duration) -> Result<(), RuntimeError> {
         let run = self.run_short(args, limit).await?;
-        exit::command_result(
-            run.code,
-            stream::acpx_error_in(&run.stdout),
-            run.stderr_tail,
-        )
+        exit::command_result(run.code, stream::acpx_error_in(&run.stdout), run.stderr_tail)
     }
 
     /// Closes the agent-side session and waits for acpx to finish (the
@@ -181,22 +142,12 @@ impl AcpxRuntime {
     pub async fn close_now(&self, session: &AgentSession) -> Result<(), RuntimeError> {
         let dir = self.session_dir(session)?;
         let agent = self.agent(session)?;
-        let target = Target {
-            cwd: &dir,
-            agent,
-            name: session.id.as_str(),
-        };
-        let run = self
-            .run_short(&command::close(target), SHORT_COMMAND_LIMIT)
-            .await?;
+        let target = Target { cwd: &dir, agent, name: session.id.as_str() };
+        let run = self.run_short(&command::close(target), SHORT_COMMAND_LIMIT).await?;
         let message = stream::acpx_error_in(&run.stdout);
         // acpx answers closing an unknown or closed session with exit 1 and
         // "No named session"; that is the state asked for.
-        if run.code == Some(1)
-            && message
-                .as_deref()
-                .is_some_and(|m| m.starts_with("No named session"))
-        {
+        if run.code == Some(1) && message.as_deref().is_some_and(|m| m.starts_with("No named session")) {
             return Ok(());
         }
         match exit::command_result(run.code, message, run.stderr_tail) {
@@ -207,14 +158,8 @@ impl AcpxRuntime {
 
     /// The timeout fallback: acpx did not exit after its own `--timeout`.
     async fn fallback(&self, target: Target<'_>, pid: Option<u32>) {
-        tracing::warn!(
-            session = target.name,
-            "acpx outlived its timeout; cancelling the turn and killing the client"
-        );
-        if let Err(e) = self
-            .short_command(&command::cancel(target), CANCEL_LIMIT)
-            .await
-        {
+        tracing::warn!(session = target.name, "acpx outlived its timeout; cancelling the turn and killing the client");
+        if let Err(e) = self.short_command(&command::cancel(target), CANCEL_LIMIT).await {
             tracing::warn!(session = target.name, error = %e, "acpx cancel failed");
         }
         if let Some(pid) = pid {
@@ -228,13 +173,8 @@ impl AgentRuntime for AcpxRuntime {
     async fn open(&self, session: &AgentSession) -> Result<(), RuntimeError> {
         let agent = self.agent(session)?;
         let dir = self.prepare(session).await?;
-        let target = Target {
-            cwd: &dir,
-            agent,
-            name: session.id.as_str(),
-        };
-        self.short_command(&command::open(target), SHORT_COMMAND_LIMIT)
-            .await
+        let target = Target { cwd: &dir, agent, name: session.id.as_str() };
+        self.short_command(&command::open(target), SHORT_COMMAND_LIMIT).await
     }
 
     async fn prompt(
@@ -245,25 +185,11 @@ impl AgentRuntime for AcpxRuntime {
     ) -> Result<TurnOutput, RuntimeError> {
         let agent = self.agent(session)?;
         let dir = self.prepare(session).await?;
-        let target = Target {
-            cwd: &dir,
-            agent,
-            name: session.id.as_str(),
-        };
-        let opts = PromptOptions {
-            permissions: self.config.permissions,
-            timeout,
-            queue_ttl_secs: self.config.queue_ttl_secs,
-        };
-        let child = self
-            .command(&command::prompt(target, opts))
-            .spawn()
-            .map_err(|e| self.spawn_error(e))?;
-        let turn::RunningTurn {
-            pid,
-            early,
-            mut ended,
-        } = turn::start(child, message, session.id.as_str());
+        let target = Target { cwd: &dir, agent, name: session.id.as_str() };
+        let opts =
+            PromptOptions { permissions: self.config.permissions, timeout, queue_ttl_secs: self.config.queue_ttl_secs };
+        let child = self.command(&command::prompt(target, opts)).spawn().map_err(|e| self.spawn_error(e))?;
+        let turn::RunningTurn { pid, early, mut ended } = turn::start(child, message, session.id.as_str());
         let fallback_at = tokio::time::sleep(timeout.saturating_add(FALLBACK_GRACE));
         tokio::pin!(fallback_at, early);
         let mut early_open = true;

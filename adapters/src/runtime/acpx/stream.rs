@@ -98,10 +98,7 @@ impl TurnCollector {
     }
 
     fn feed_response(&mut self, id: IdKey, msg: Value) -> Fed {
-        let stop = msg
-            .pointer("/result/stopReason")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
+        let stop = msg.pointer("/result/stopReason").and_then(Value::as_str).map(str::to_owned);
         // Both directions may use the same id (acpx's `initialize` and the
         // agent's first request are both 0): a result with a stop reason is
         // the prompt's; otherwise an open agent request claims the answer.
@@ -126,19 +123,10 @@ impl TurnCollector {
     }
 
     fn push_agent_message(&mut self, msg: Value) {
-        if msg
-            .pointer("/params/update/sessionUpdate")
-            .and_then(Value::as_str)
-            == Some("agent_message_chunk")
-            && msg
-                .pointer("/params/update/content/type")
-                .and_then(Value::as_str)
-                == Some("text")
+        if msg.pointer("/params/update/sessionUpdate").and_then(Value::as_str) == Some("agent_message_chunk")
+            && msg.pointer("/params/update/content/type").and_then(Value::as_str) == Some("text")
         {
-            if let Some(text) = msg
-                .pointer("/params/update/content/text")
-                .and_then(Value::as_str)
-            {
+            if let Some(text) = msg.pointer("/params/update/content/text").and_then(Value::as_str) {
                 self.text.push_str(text);
             }
         }
@@ -174,10 +162,7 @@ impl TurnCollector {
 /// The `error.message` of a JSON-RPC error, or the error as JSON.
 pub(crate) fn error_message(msg: &Value) -> String {
     match msg.get("error") {
-        Some(err) => err
-            .get("message")
-            .and_then(Value::as_str)
-            .map_or_else(|| err.to_string(), str::to_owned),
+        Some(err) => err.get("message").and_then(Value::as_str).map_or_else(|| err.to_string(), str::to_owned),
         None => String::new(),
     }
 }

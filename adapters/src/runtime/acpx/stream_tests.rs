@@ -56,10 +56,7 @@ fn a_cold_turn_keeps_only_the_agents_side() {
     let out = c.take_output().unwrap_or_else(|| panic!("turn complete"));
     assert_eq!(out.stop_reason, "end_turn");
     assert_eq!(out.text, "hello");
-    assert_eq!(
-        out.events,
-        vec![chunk("hel"), chunk("lo"), prompt_result(2, "end_turn")]
-    );
+    assert_eq!(out.events, vec![chunk("hel"), chunk("lo"), prompt_result(2, "end_turn")]);
 }
 
 #[test]
@@ -80,10 +77,7 @@ fn a_permission_request_is_kept_and_the_clients_answer_is_not_even_when_ids_coll
         ],
     );
     let out = c.take_output().unwrap_or_else(|| panic!("turn complete"));
-    assert_eq!(
-        out.events,
-        vec![ask, chunk("ok"), prompt_result(2, "end_turn")]
-    );
+    assert_eq!(out.events, vec![ask, chunk("ok"), prompt_result(2, "end_turn")]);
 }
 
 #[test]
@@ -126,10 +120,7 @@ fn acpx_error_lines_give_the_message_and_are_not_events() {
             json!({"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"ACP agent disconnected during request"}}),
         ],
     );
-    assert_eq!(
-        c.error_message(),
-        Some("ACP agent disconnected during request")
-    );
+    assert_eq!(c.error_message(), Some("ACP agent disconnected during request"));
     assert!(c.take_output().is_none());
 }
 
@@ -146,19 +137,13 @@ fn an_error_response_to_the_prompt_is_an_event_and_its_message_is_kept() {
 #[test]
 fn a_result_with_a_stop_reason_counts_even_without_its_request_line() {
     let mut c = TurnCollector::default();
-    assert_eq!(
-        c.feed(&line(prompt_result(9, "max_tokens"))),
-        Fed::Completed("max_tokens".into())
-    );
+    assert_eq!(c.feed(&line(prompt_result(9, "max_tokens"))), Fed::Completed("max_tokens".into()));
 }
 
 #[test]
 fn lines_after_the_result_are_late_and_dropped() {
     let mut c = TurnCollector::default();
-    feed_all(
-        &mut c,
-        &[prompt_request(1), chunk("a"), prompt_result(1, "end_turn")],
-    );
+    feed_all(&mut c, &[prompt_request(1), chunk("a"), prompt_result(1, "end_turn")]);
     assert_eq!(c.feed(&line(chunk("late"))), Fed::Late);
     assert_eq!(c.late_lines(), 1);
     assert_eq!(c.take_output().map(|o| o.text), Some("a".into()));
@@ -171,10 +156,7 @@ fn only_text_chunks_of_the_agent_make_the_text() {
         "update":{"sessionUpdate":"agent_thought_chunk","content":{"type":"text","text":"hmm"}}}});
     let image = json!({"jsonrpc":"2.0","method":"session/update","params":{"sessionId":SID,
         "update":{"sessionUpdate":"agent_message_chunk","content":{"type":"image","data":"AA=="}}}});
-    feed_all(
-        &mut c,
-        &[thought, image, chunk("said"), prompt_result(1, "end_turn")],
-    );
+    feed_all(&mut c, &[thought, image, chunk("said"), prompt_result(1, "end_turn")]);
     let out = c.take_output().unwrap_or_else(|| panic!("turn complete"));
     assert_eq!(out.text, "said");
     assert_eq!(out.events.len(), 4);

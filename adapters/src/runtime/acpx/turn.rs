@@ -53,10 +53,7 @@ pub(crate) fn start(mut child: Child, message: &str, session: &str) -> RunningTu
 }
 
 async fn drive(mut child: Child, early: oneshot::Sender<TurnOutput>, session: String) -> Ended {
-    let stderr = child
-        .stderr
-        .take()
-        .map(|err| tokio::spawn(read_tail(err, STDERR_TAIL_BYTES)));
+    let stderr = child.stderr.take().map(|err| tokio::spawn(read_tail(err, STDERR_TAIL_BYTES)));
     let mut collector = TurnCollector::default();
     let mut early = Some(early);
     if let Some(stdout) = child.stdout.take() {
@@ -95,24 +92,10 @@ async fn drive(mut child: Child, early: oneshot::Sender<TurnOutput>, session: St
     };
     let answered = early.is_none();
     if answered && (collector.late_lines() > 0 || code != Some(0)) {
-        tracing::warn!(
-            session,
-            late_lines = collector.late_lines(),
-            ?code,
-            "acpx went on after the turn was answered"
-        );
+        tracing::warn!(session, late_lines = collector.late_lines(), ?code, "acpx went on after the turn was answered");
     }
     if collector.garbage_lines() > 0 {
-        tracing::debug!(
-            session,
-            lines = collector.garbage_lines(),
-            "skipped non-JSON-RPC lines from acpx"
-        );
+        tracing::debug!(session, lines = collector.garbage_lines(), "skipped non-JSON-RPC lines from acpx");
     }
-    Ended {
-        code,
-        output: collector.take_output(),
-        message: collector.error_message().map(str::to_owned),
-        stderr_tail,
-    }
+    Ended { code, output: collector.take_output(), message: collector.error_message().map(str::to_owned), stderr_tail }
 }
