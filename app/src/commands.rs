@@ -38,7 +38,7 @@ pub async fn sweep(settings: &Settings) -> Result<(), String> {
     let core = wiring::build(settings, wiring::open_ledger(settings)?)?;
     let report = core.sessions.sweep_once().await.map_err(|e| e.to_string())?;
     // The agent-side closes run in the background; let them finish before exiting.
-    core.runtime.wait_idle().await;
+    core.wait_idle().await;
     println!("{}", serde_json::json!({ "soft_closed": report.soft_closed, "hard_deleted": report.hard_deleted }));
     Ok(())
 }

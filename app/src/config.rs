@@ -22,6 +22,8 @@ pub struct Config {
     pub ledger: String,
     /// The SQLite file (default `<data_dir>/ledger.sqlite3`).
     pub ledger_path: Option<PathBuf>,
+    /// `acpx` (real agents), or `noop` (agents that do nothing; for benchmarks).
+    pub agent_runtime: String,
     /// Per-session working directories (default `<data_dir>/workspaces`).
     pub workspace_root: Option<PathBuf>,
     /// The acpx executable (default: the project's pinned `node_modules/.bin/acpx`).
@@ -71,6 +73,7 @@ impl Default for Config {
             data_dir: PathBuf::from(".clawdforge"),
             ledger: "sqlite".into(),
             ledger_path: None,
+            agent_runtime: "acpx".into(),
             workspace_root: None,
             acpx_bin: None,
             acpx_home: None,
@@ -174,6 +177,9 @@ impl Config {
                 "permission_mode",
                 format!("must be approve-all, approve-reads or deny-all, not {:?}", self.permission_mode),
             );
+        }
+        if !matches!(self.agent_runtime.as_str(), "acpx" | "noop") {
+            return bad("agent_runtime", format!("must be acpx or noop, not {:?}", self.agent_runtime));
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return bad("log_format", format!("must be text or json, not {:?}", self.log_format));

@@ -51,7 +51,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         .run_with_graceful_shutdown(api_routes(state, http), shutdown_signal(), Some(grace))
         .await;
     sweeper.abort();
-    core.runtime.wait_idle().await;
+    core.wait_idle().await;
     info!("stopped");
     result.map_err(|e| format!("server failed: {e}"))
 }

@@ -6,8 +6,9 @@ use clawdforge_adapters::ids::RandomIds;
 use clawdforge_adapters::ledger::{MemoryLedger, SqliteLedger};
 use clawdforge_adapters::runner::claude::{ClaudeConfig, ClaudeRunner};
 use clawdforge_adapters::runtime::acpx::{AcpxConfig, AcpxRuntime, AgentCommand, PermissionMode};
+use clawdforge_adapters::runtime::noop::NoopRuntime;
 use clawdforge_domain::model::AgentName;
-use clawdforge_domain::ports::{Clock, IdSource, Ledger};
+use clawdforge_domain::ports::{AgentRuntime, Clock, IdSource, Ledger};
 use clawdforge_domain::{Apps, RunPolicy, Runs, SessionPolicy, Sessions};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -22,8 +23,8 @@ pub struct Core {
     pub sessions: Arc<Sessions>,
     /// One-shot runs.
     pub runs: Arc<Runs>,
-    /// The acpx runtime, kept to wait for its background work at exit.
-    pub runtime: Arc<AcpxRuntime>,
+    /// The acpx runtime (unless `noop`), kept to wait for its background work at exit.
+    pub acpx: Option<Arc<AcpxRuntime>>,
 }
 
 /// Opens the configured ledger, creating the SQLite file's directory if needed.
@@ -55,14 +56,22 @@ pub fn build(settings: &Settings, ledger: Arc<dyn Ledger>) -> Result<Core, Strin
         .permission_mode
         .parse()
         .map_err(|_| format!("invalid configuration: permission_mode {:?} is not supported", raw.permission_mode))?;
-    let runtime = Arc::new(AcpxRuntime::new(AcpxConfig {
-        acpx_bin: acpx_bin(settings),
-        workspace_root: absolute(&settings.workspace_root)?,
-        state_home: absolute(&settings.acpx_home)?,
-        agents: agents.clone(),
-        permissions,
-        queue_ttl_secs: raw.acpx_queue_ttl_secs,
-    }));
+    let acpx = (raw.agent_runtime == "acpx")
+        .then(|| -> Result<_, String> {
+            Ok(Arc::new(AcpxRuntime::new(AcpxConfig {
+                acpx_bin: acpx_bin(settings),
+                workspace_root: absolute(&settings.workspace_root)?,
+                state_home: absolute(&settings.acpx_home)?,
+                agents: agents.clone(),
+                permissions,
+                queue_ttl_secs: raw.acpx_queue_ttl_secs,
+            })))
+        })
+        .transpose()?;
+    let runtime: Arc<dyn AgentRuntime> = match &acpx {
+        Some(a) => a.clone(),
+        None => Arc::new(NoopRuntime),
+    };
     let policy = SessionPolicy {
         agents: agents.keys().filter_map(|n| AgentName::new(n.as_str()).ok()).collect(),
         max_live_sessions: raw.max_live_sessions,
@@ -74,7 +83,7 @@ pub fn build(settings: &Settings, ledger: Arc<dyn Ledger>) -> Result<Core, Strin
         allowed_roots: raw.allowed_roots.iter().map(|p| p.display().to_string()).collect(),
         ..SessionPolicy::default()
     };
-    let sessions = Sessions::new(ledger.clone(), runtime.clone(), clock.clone(), ids.clone(), policy);
+    let sessions = Sessions::new(ledger.clone(), runtime, clock.clone(), ids.clone(), policy);
     let runner = Arc::new(ClaudeRunner::new(ClaudeConfig { claude_bin: raw.claude_bin.clone() }));
     let run_policy = RunPolicy {
         max_prompt_bytes: raw.max_prompt_bytes,
@@ -85,7 +94,7 @@ pub fn build(settings: &Settings, ledger: Arc<dyn Ledger>) -> Result<Core, Strin
         apps: Arc::new(Apps::new(ledger.clone(), clock.clone(), ids)),
         sessions: Arc::new(sessions),
         runs: Arc::new(Runs::new(ledger, runner, clock, run_policy)),
-        runtime,
+        acpx,
     })
 }
 
@@ -126,4 +135,13 @@ fn acpx_bin(settings: &Settings) -> PathBuf {
 
 fn absolute(p: &std::path::Path) -> Result<PathBuf, String> {
     std::path::absolute(p).map_err(|e| format!("cannot resolve {}: {e}", p.display()))
+}
+
+impl Core {
+    /// Lets the runtime's background work (agent-side closes) finish.
+    pub async fn wait_idle(&self) {
+        if let Some(acpx) = &self.acpx {
+            acpx.wait_idle().await;
+        }
+    }
 }

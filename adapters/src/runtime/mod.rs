@@ -1,4 +1,5 @@
 //! Agent runtimes.
 
 pub mod acpx;
+pub mod noop;
 pub(crate) mod process;

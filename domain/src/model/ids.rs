@@ -13,6 +13,10 @@ fn check_chars(kind: &str, s: &str, min: usize, max: usize, extra: &[char]) -> R
         let allowed: String = extra.iter().collect();
         return Err(InvalidName(format!("{kind} may only contain ASCII letters, digits and '{allowed}'")));
     }
+    // A name becomes a directory name: ".", ".." or a hidden name must not.
+    if s.starts_with('.') {
+        return Err(InvalidName(format!("{kind} must not start with '.'")));
+    }
     Ok(())
 }
 
@@ -73,6 +77,9 @@ mod tests {
         assert!(AppName::new("").is_err());
         assert!(AppName::new("a b").is_err());
         assert!(AppName::new("x".repeat(65)).is_err());
+        assert!(AppName::new("..").is_err());
+        assert!(AppName::new(".").is_err());
+        assert!(AgentName::new(".hidden").is_err());
     }
 
     #[test]

@@ -26,6 +26,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
+use tokio_util::task::TaskTracker;
 
 /// How long after the turn timeout acpx may take to cancel and exit 3 (it
 /// drains late updates for up to a few seconds) before the fallback runs.
@@ -42,6 +43,8 @@ const REAP_LIMIT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct AcpxRuntime {
     config: Arc<AcpxConfig>,
+    /// Closes still running in the background, so an exiting process can let them finish.
+    background: TaskTracker,
 }
 
 /// What a short acpx command left behind.
@@ -58,7 +61,14 @@ fn failed(message: impl Into<String>) -> RuntimeError {
 impl AcpxRuntime {
     /// A runtime with this configuration (nothing is spawned yet).
     pub fn new(config: AcpxConfig) -> Self {
-        Self { config: Arc::new(config) }
+        Self { config: Arc::new(config), background: TaskTracker::new() }
+    }
+
+    /// Waits until the background closes started so far have finished.
+    pub async fn wait_idle(&self) {
+        self.background.close();
+        self.background.wait().await;
+        self.background.reopen();
     }
 
     fn agent(&self, session: &AgentSession) -> Result<&AgentCommand, RuntimeError> {
@@ -228,7 +238,7 @@ impl AgentRuntime for AcpxRuntime {
         self.agent(session)?;
         let this = self.clone();
         let session = session.clone();
-        tokio::spawn(async move {
+        self.background.spawn(async move {
             if let Err(e) = this.close_now(&session).await {
                 tracing::warn!(session = %session.id, error = %e, "closing the acpx session failed");
             }
