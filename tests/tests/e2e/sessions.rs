@@ -58,6 +58,11 @@ async fn a_full_session_keeps_agent_state_across_turns_and_closes_once() {
     let kinds: Vec<&str> =
         events["events"].as_array().expect("events").iter().filter_map(|e| e["event"].as_str()).collect();
     assert_eq!(kinds, ["create", "turn", "turn", "turn", "close"]);
+
+    let log = server.stderr.lock().expect("log").clone();
+    assert!(log.contains("/sessions/") && log.contains("status=200"), "one line per request: {log}");
+    assert!(!log.contains(&token), "a token reached the log");
+    assert!(!log.contains("hello number"), "a prompt reached the log");
 }
 
 #[tokio::test]
