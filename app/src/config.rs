@@ -241,12 +241,15 @@ mod tests {
     use super::*;
 
     fn with_env<T>(vars: &[(&str, &str)], f: impl FnOnce() -> T) -> T {
+        let mut out = None;
         figment::Jail::expect_with(|jail| {
             for (k, v) in vars {
                 jail.set_env(k, v);
             }
-            Ok(f())
-        })
+            out = Some(f());
+            Ok(())
+        });
+        out.expect("the jail ran the closure")
     }
 
     #[test]
