@@ -237,8 +237,12 @@ fn one_sentence(e: &figment::Error) -> String {
 }
 
 #[cfg(test)]
+// figment's Jail fixes the closure's error type to its own large error.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
+
+    type Mutation = fn(&mut Config);
 
     fn with_env<T>(vars: &[(&str, &str)], f: impl FnOnce() -> T) -> T {
         let mut out = None;
@@ -305,7 +309,7 @@ mod tests {
 
     #[test]
     fn values_out_of_range_name_their_key() {
-        let cases: [(fn(&mut Config), &str); 6] = [
+        let cases: [(Mutation, &str); 6] = [
             (|c| c.listen = "nowhere".into(), "listen"),
             (|c| c.max_live_sessions = 0, "max_live_sessions"),
             (|c| c.permission_mode = "yolo".into(), "permission_mode"),
