@@ -7,8 +7,9 @@ use nix::unistd::Pid;
 use std::ffi::OsString;
 use std::path::Path;
 use std::process::Stdio;
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::process::Command;
+use tokio::process::{Child, Command};
 
 /// How much of a child's stderr is kept for error reports.
 pub(crate) const STDERR_TAIL_BYTES: usize = 8 * 1024;
@@ -46,6 +47,52 @@ pub(crate) fn kill_group(pid: u32) -> bool {
             false
         }
     }
+}
+
+/// How long a killed process group gets to be reaped and its stderr drained.
+pub(crate) const REAP_LIMIT: Duration = Duration::from_secs(5);
+
+/// What a child left behind when run to its end, or killed at its limit.
+pub(crate) struct Collected {
+    /// Everything it printed on stdout (until the limit).
+    pub stdout: Vec<u8>,
+    /// Its exit code; `None` when killed by a signal or past the limit.
+    pub code: Option<i32>,
+    /// The last [`STDERR_TAIL_BYTES`] of its stderr.
+    pub stderr_tail: String,
+    /// Whether the limit ran out (its process group was then killed).
+    pub timed_out: bool,
+}
+
+/// Reads a child's stdout to its end and waits for it, within `limit`; past
+/// the limit its whole process group is killed and reaped. Stdin is the caller's.
+pub(crate) async fn collect(mut child: Child, limit: Duration) -> Collected {
+    let pid = child.id();
+    let stderr = child.stderr.take().map(|e| tokio::spawn(read_tail(e, STDERR_TAIL_BYTES)));
+    let mut stdout_pipe = child.stdout.take();
+    let mut stdout = Vec::new();
+    let work = async {
+        if let Some(s) = stdout_pipe.as_mut() {
+            // A read error only shortens the output; the exit code still decides.
+            let _ = s.read_to_end(&mut stdout).await;
+        }
+        child.wait().await
+    };
+    let finished = tokio::time::timeout(limit, work).await;
+    let timed_out = finished.is_err();
+    if timed_out {
+        if let Some(pid) = pid {
+            kill_group(pid);
+        }
+        // Reap the killed leader so no zombie is left; the rest of its group died with it.
+        let _ = tokio::time::timeout(REAP_LIMIT, child.wait()).await;
+    }
+    let stderr_tail = match stderr {
+        Some(task) => tokio::time::timeout(REAP_LIMIT, task).await.ok().and_then(Result::ok).unwrap_or_default(),
+        None => String::new(),
+    };
+    let code = finished.ok().and_then(Result::ok).and_then(|s| s.code());
+    Collected { stdout, code, stderr_tail, timed_out }
 }
 
 /// Reads `reader` to its end, keeping only the last `max` bytes, as text.

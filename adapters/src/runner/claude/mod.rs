@@ -6,7 +6,7 @@
 mod output;
 mod result_text;
 
-use crate::runtime::process::{group_command, kill_group, read_tail, STDERR_TAIL_BYTES};
+use crate::runtime::process::{collect, group_command};
 use async_trait::async_trait;
 use clawdforge_domain::model::{RunOutcome, RunRequest};
 use clawdforge_domain::ports::OneShotRunner;
@@ -14,10 +14,7 @@ use output::{outcome, Finished};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// How long a killed process group gets to be reaped and its stderr drained.
-const REAP_LIMIT: Duration = Duration::from_secs(5);
+use tokio::io::AsyncWriteExt;
 
 /// Where the Claude CLI is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,7 +69,6 @@ impl OneShotRunner for ClaudeRunner {
             Ok(child) => child,
             Err(e) => return failed(format!("cannot start claude ({}): {e}", self.config.claude_bin.display())),
         };
-        let pid = child.id();
         if let Some(mut stdin) = child.stdin.take() {
             let prompt = request.prompt.as_str().as_bytes().to_vec();
             tokio::spawn(async move {
@@ -81,36 +77,12 @@ impl OneShotRunner for ClaudeRunner {
                 let _ = stdin.shutdown().await;
             });
         }
-        let stderr = child.stderr.take().map(|e| tokio::spawn(read_tail(e, STDERR_TAIL_BYTES)));
-        let mut stdout = child.stdout.take();
-        let work = async {
-            let mut out = Vec::new();
-            if let Some(s) = stdout.as_mut() {
-                // A read error only shortens the output; parsing then fails with a sentence.
-                let _ = s.read_to_end(&mut out).await;
-            }
-            (out, child.wait().await)
-        };
-        let finished = tokio::time::timeout(request.timeout, work).await;
-        let timed_out = finished.is_err();
-        if timed_out {
-            if let Some(pid) = pid {
-                kill_group(pid);
-            }
-            // Reap the killed leader so no zombie is left; the rest of its group died with it.
-            let _ = tokio::time::timeout(REAP_LIMIT, child.wait()).await;
-        }
-        let stderr = match stderr {
-            Some(task) => tokio::time::timeout(REAP_LIMIT, task).await.ok().and_then(Result::ok).unwrap_or_default(),
-            None => String::new(),
-        };
+        let done = collect(child, request.timeout).await;
         let duration_ms = millis(started.elapsed());
-        match finished {
-            Ok((stdout, status)) => {
-                outcome(Finished { code: status.ok().and_then(|s| s.code()), stdout, stderr, duration_ms })
-            }
-            Err(_) => RunOutcome::TimedOut { stderr, duration_ms },
+        if done.timed_out {
+            return RunOutcome::TimedOut { stderr: done.stderr_tail, duration_ms };
         }
+        outcome(Finished { code: done.code, stdout: done.stdout, stderr: done.stderr_tail, duration_ms })
     }
 }
 

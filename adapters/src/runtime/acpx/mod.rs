@@ -14,7 +14,7 @@ mod turn;
 
 pub use config::{AcpxConfig, AgentCommand, PermissionMode, UnknownPermissionMode};
 
-use crate::runtime::process::{group_command, kill_group, read_tail, STDERR_TAIL_BYTES};
+use crate::runtime::process::{collect, group_command, kill_group, REAP_LIMIT};
 use async_trait::async_trait;
 use clawdforge_domain::error::RuntimeError;
 use clawdforge_domain::model::TurnOutput;
@@ -25,7 +25,6 @@ use std::path::{Component, Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::AsyncReadExt;
 use tokio_util::task::TaskTracker;
 
 /// How long after the turn timeout acpx may take to cancel and exit 3 (it
@@ -36,8 +35,6 @@ const FALLBACK_GRACE: Duration = Duration::from_secs(3);
 const SHORT_COMMAND_LIMIT: Duration = Duration::from_secs(120);
 /// How long `cancel` may take in the timeout fallback.
 const CANCEL_LIMIT: Duration = Duration::from_secs(10);
-/// How long the killed client gets to be reaped.
-const REAP_LIMIT: Duration = Duration::from_secs(5);
 
 /// Runs agent sessions through acpx.
 #[derive(Debug, Clone)]
@@ -113,32 +110,12 @@ impl AcpxRuntime {
     async fn run_short(&self, args: &[OsString], limit: Duration) -> Result<ShortRun, RuntimeError> {
         let mut cmd = self.command(args);
         cmd.stdin(Stdio::null());
-        let mut child = cmd.spawn().map_err(|e| self.spawn_error(e))?;
-        let pid = child.id();
-        let stderr = child.stderr.take().map(|e| tokio::spawn(read_tail(e, STDERR_TAIL_BYTES)));
-        let mut stdout = child.stdout.take();
-        let work = async {
-            let mut out = Vec::new();
-            if let Some(s) = stdout.as_mut() {
-                // A read error only shortens the output; the exit code still decides.
-                let _ = s.read_to_end(&mut out).await;
-            }
-            (out, child.wait().await)
-        };
-        let (stdout, status) = match tokio::time::timeout(limit, work).await {
-            Ok(done) => done,
-            Err(_) => {
-                if let Some(pid) = pid {
-                    kill_group(pid);
-                }
-                return Err(failed(format!("acpx did not finish within {} s", limit.as_secs())));
-            }
-        };
-        let stderr_tail = match stderr {
-            Some(task) => task.await.unwrap_or_default(),
-            None => String::new(),
-        };
-        Ok(ShortRun { code: status.ok().and_then(|s| s.code()), stdout, stderr_tail })
+        let child = cmd.spawn().map_err(|e| self.spawn_error(e))?;
+        let done = collect(child, limit).await;
+        if done.timed_out {
+            return Err(failed(format!("acpx did not finish within {} s", limit.as_secs())));
+        }
+        Ok(ShortRun { code: done.code, stdout: done.stdout, stderr_tail: done.stderr_tail })
     }
 
     async fn short_command(&self, args: &[OsString], limit: Duration) -> Result<(), RuntimeError> {
