@@ -28,7 +28,7 @@ pub fn http() -> Result<reqwest::Client, String> {
 /// One row: `name`, then rate, p50 and p99 of the measured and of the baseline series.
 pub fn row(name: &str, s: &Summary, base: &Summary) {
     println!(
-        "| {name:<30} | {:>9.0} | {:>8} | {:>8} | {:>9.0} | {:>6.2} | {:>6} |",
+        "| {name:<36} | {:>9.0} | {:>8} | {:>8} | {:>9.0} | {:>6.2} | {:>6} |",
         s.rate,
         ms(s.p50),
         ms(s.p99),
@@ -42,8 +42,8 @@ pub fn row(name: &str, s: &Summary, base: &Summary) {
 pub fn header(title: &str, baseline: &str) {
     println!("{title} (baseline: {baseline})\n");
     println!(
-        "| {:<30} | {:>9} | {:>8} | {:>8} | {:>9} | {:>6} | {:>6} |",
+        "| {:<36} | {:>9} | {:>8} | {:>8} | {:>9} | {:>6} | {:>6} |",
         "operation", "ops/s", "p50 ms", "p99 ms", "base/s", "ratio", "errors"
     );
-    println!("|{:-<32}|{:-<11}|{:-<10}|{:-<10}|{:-<11}|{:-<8}|{:-<8}|", "", "", "", "", "", "", "");
+    println!("|{:-<38}|{:-<11}|{:-<10}|{:-<10}|{:-<11}|{:-<8}|{:-<8}|", "", "", "", "", "", "", "");
 }
