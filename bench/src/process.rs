@@ -88,6 +88,7 @@ pub fn gateway(dir: &Path, extra: &str) -> Result<Running, String> {
     );
     std::fs::write(&config, toml).map_err(|e| e.to_string())?;
     let mut cmd = Command::new(sibling("clawdforge"));
-    cmd.arg("--config").arg(&config).arg("serve").env("RUST_LOG", "warn");
+    // Default logging (one line per request) is part of the stack being measured.
+    cmd.arg("--config").arg(&config).arg("serve");
     Running::start(cmd)
 }
