@@ -22,11 +22,16 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError, QueryResult};
 use diesel::SqliteConnection;
 use open::SqlitePool;
 use std::path::Path;
+use std::sync::Arc;
+use tokio::sync::Semaphore;
 
 /// The [`Ledger`] in one SQLite file (WAL mode), durable across restarts.
 #[derive(Clone)]
 pub struct SqliteLedger {
     pool: SqlitePool,
+    /// One permit per pooled connection: callers beyond that wait here,
+    /// asynchronously, instead of parking blocking-pool threads on the pool.
+    permits: Arc<Semaphore>,
 }
 
 /// A taken key is the caller's conflict; anything else is the store failing.
@@ -51,7 +56,7 @@ fn write<T>(
 impl SqliteLedger {
     /// Opens (creating if needed) and migrates the ledger at `path`.
     pub fn open(path: &Path) -> Result<SqliteLedger, LedgerOpenError> {
-        Ok(Self { pool: open::open_pool(path)? })
+        Ok(Self { pool: open::open_pool(path)?, permits: Arc::new(Semaphore::new(open::POOL_SIZE as usize)) })
     }
 
     /// Runs one port call's queries on a pooled connection.
@@ -66,6 +71,8 @@ impl SqliteLedger {
         F: FnOnce(&mut SqliteConnection) -> Result<T, LedgerError> + Send + 'static,
     {
         let pool = self.pool.clone();
+        let _permit =
+            self.permits.acquire().await.map_err(|e| LedgerError::Unavailable(format!("ledger closed: {e}")))?;
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.get().map_err(|e| LedgerError::Unavailable(format!("no ledger connection: {e}")))?;
             f(&mut conn)

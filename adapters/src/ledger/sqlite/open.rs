@@ -12,7 +12,7 @@ const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 /// SQLite admits one writer at a time, so more connections only add readers;
 /// eight covers the blocking pool's useful parallelism without hoarding file handles.
-const POOL_SIZE: u32 = 8;
+pub(super) const POOL_SIZE: u32 = 8;
 
 // busy_timeout comes first so that the other pragmas already wait for a
 // lock instead of failing while another connection is switching to WAL.
