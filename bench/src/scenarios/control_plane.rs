@@ -19,6 +19,12 @@ pub async fn run(quick: bool) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let gw =
         gateway(dir.path(), "agent_runtime = \"noop\"\nmax_live_sessions = 1000000\nmax_sessions_per_app = 1000000\n")?;
+    // The same server on the memory ledger: what the SQLite hand-offs cost.
+    let mem_dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let mem = gateway(
+        mem_dir.path(),
+        "ledger = \"memory\"\nagent_runtime = \"noop\"\nmax_live_sessions = 1000000\nmax_sessions_per_app = 1000000\n",
+    )?;
     let mut cmd = Command::new(sibling("clawdforge-bench"));
     cmd.arg("baseline-server");
     let base = Running::start(cmd)?;
@@ -27,6 +33,8 @@ pub async fn run(quick: bool) -> Result<(), String> {
 
     // Sessions for the reads to find.
     let ids = Arc::new(create_many(&client, &gw.base, &auth, 500).await?);
+    let mem_auth = Arc::new(format!("Bearer {}", mem.token));
+    let mem_ids = Arc::new(create_many(&client, &mem.base, &mem_auth, 500).await?);
 
     header(
         "Control plane over HTTP, SQLite ledger, no-op runtime",
@@ -51,6 +59,14 @@ pub async fn run(quick: bool) -> Result<(), String> {
         })
         .await;
         row(&format!("GET /sessions/{{id}}, {c} clients"), &got, &baseline);
+
+        let (cl, base_url, a, ids2) = (client.clone(), mem.base.clone(), mem_auth.clone(), mem_ids.clone());
+        let got = drive(c, n, max_time, move |i| {
+            let url = format!("{base_url}/sessions/{}", ids2[i % ids2.len()]);
+            ok(cl.get(url).header("authorization", a.as_str()).send())
+        })
+        .await;
+        row(&format!("  same, memory ledger, {c} clients"), &got, &baseline);
 
         let (cl, url, a) = (client.clone(), format!("{}/sessions?limit=50", gw.base), auth.clone());
         let listed =
