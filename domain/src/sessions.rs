@@ -128,9 +128,7 @@ impl Sessions {
     pub async fn turn(&self, app: &AppName, id: &str, req: TurnRequest) -> Result<Turn, Error> {
         let input = self.validate_turn(req)?;
         let session = self.get(app, id).await?;
-        if !session.is_open() {
-            return Err(Error::Gone);
-        }
+        session.admit_turn()?;
         let _permit = {
             let enter = pin!(self.gate.enter(&session.id));
             let give_up = pin!(self.clock.sleep(self.policy.turn_timeout));
@@ -141,9 +139,7 @@ impl Sessions {
         };
         // Re-read: the turn before this one, or a close, may have changed it while we waited.
         let session = self.get(app, id).await?;
-        if !session.is_open() {
-            return Err(Error::Gone);
-        }
+        let index = session.admit_turn()?;
         let started_at = self.clock.now();
         let outcome = self.runtime.prompt(&agent_session(&session), &input.message(), self.policy.turn_timeout).await;
         let finished = self.clock.now();
@@ -151,7 +147,7 @@ impl Sessions {
         match outcome {
             Ok(out) => {
                 let turn = Turn {
-                    index: session.next_turn_index(),
+                    index,
                     prompt: input.prompt.as_str().to_owned(),
                     files: input.files,
                     stop_reason: out.stop_reason,

@@ -149,9 +149,13 @@ impl Session {
         }
     }
 
-    /// The index the next turn will get (turns count from 1).
-    pub fn next_turn_index(&self) -> u32 {
-        self.turn_count.saturating_add(1)
+    /// The index the next turn will get (turns count from 1), or `Gone`
+    /// when the session is closed and takes no more turns.
+    pub fn admit_turn(&self) -> Result<u32, crate::Error> {
+        match self.state {
+            SessionState::Open => Ok(self.turn_count.saturating_add(1)),
+            SessionState::Closed { .. } => Err(crate::Error::Gone),
+        }
     }
 
     /// When it was closed, if it was.
@@ -212,6 +216,16 @@ mod tests {
         assert!(!s.is_idle(Timestamp::from_millis(99_999), Duration::from_secs(1)));
         assert!(!s.is_expired(Timestamp::from_millis(3_000), Duration::from_secs(2)));
         assert!(s.is_expired(Timestamp::from_millis(3_001), Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn a_closed_session_admits_no_turn_and_an_open_one_counts_from_one() {
+        let mut s = session_at(0);
+        assert_eq!(s.admit_turn(), Ok(1));
+        s.turn_count = 4;
+        assert_eq!(s.admit_turn(), Ok(5));
+        s.close(Timestamp::from_millis(1), CloseReason::Client);
+        assert_eq!(s.admit_turn(), Err(crate::Error::Gone));
     }
 
     #[test]
