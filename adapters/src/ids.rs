@@ -19,8 +19,14 @@ fn random_b64(bytes: usize) -> String {
 
 impl IdSource for RandomIds {
     fn session_id(&self) -> SessionId {
-        // Invariant: 16 bytes encode to 22 URL-safe characters, which SessionId accepts.
-        SessionId::new(random_b64(16)).expect("22 url-safe characters form a valid session id")
+        loop {
+            // 16 bytes encode to 22 URL-safe characters; one in 32 starts with '-' or
+            // '_', which SessionId refuses (acpx would read "-..." as an option), so
+            // draw again: the id keeps its full 128 random bits.
+            if let Ok(id) = SessionId::new(random_b64(16)) {
+                return id;
+            }
+        }
     }
 
     fn token(&self) -> ApiToken {
@@ -38,6 +44,7 @@ mod tests {
         let ids: HashSet<String> = (0..1000).map(|_| RandomIds.session_id().to_string()).collect();
         assert_eq!(ids.len(), 1000);
         assert!(ids.iter().all(|i| i.len() == 22));
+        assert!(ids.iter().all(|i| i.starts_with(|c: char| c.is_ascii_alphanumeric())));
     }
 
     #[test]

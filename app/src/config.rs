@@ -154,7 +154,8 @@ impl Config {
             }
             figment = figment.merge(Toml::file(path));
         }
-        figment = figment.merge(Env::prefixed("CLAWDFORGE_")).merge(Serialized::globals(flags));
+        // CLAWDFORGE_CONFIG names the file itself; it is not a setting.
+        figment = figment.merge(Env::prefixed("CLAWDFORGE_").ignore(&["config"])).merge(Serialized::globals(flags));
         figment.extract().map_err(|e| ConfigError(one_sentence(&e)))
     }
 

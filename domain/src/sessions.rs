@@ -240,8 +240,9 @@ impl Sessions {
         let now = self.clock.now();
         let mut report = SweepReport::default();
         for session in self.ledger.idle_sessions(now.minus(self.policy.session_ttl)).await? {
-            // The ledger's answer may be a moment old: the domain decides.
-            if !session.is_idle(now, self.policy.session_ttl) {
+            // The ledger's answer may be a moment old: the domain decides. A session
+            // whose turn is running is not idle, whatever its last completed turn says.
+            if !session.is_idle(now, self.policy.session_ttl) || self.gate.is_busy(&session.id) {
                 continue;
             }
             let detail =

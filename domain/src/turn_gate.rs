@@ -26,6 +26,12 @@ impl TurnGate {
         map.entry(id.clone()).or_default().clone()
     }
 
+    /// Whether a turn holds (or waits for) the session right now.
+    pub(crate) fn is_busy(&self, id: &SessionId) -> bool {
+        let map = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(id).is_some_and(|l| Arc::strong_count(l) > 1)
+    }
+
     /// Waits for the session's turn.
     pub(crate) async fn enter(&self, id: &SessionId) -> TurnPermit {
         let lock = self.lock_for(id);

@@ -13,9 +13,10 @@ fn check_chars(kind: &str, s: &str, min: usize, max: usize, extra: &[char]) -> R
         let allowed: String = extra.iter().collect();
         return Err(InvalidName(format!("{kind} may only contain ASCII letters, digits and '{allowed}'")));
     }
-    // A name becomes a directory name: ".", ".." or a hidden name must not.
-    if s.starts_with('.') {
-        return Err(InvalidName(format!("{kind} must not start with '.'")));
+    // Names become directory names and command-line arguments: ".", "..", a
+    // hidden name or one that reads as an option ("-x") must not.
+    if !s.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Err(InvalidName(format!("{kind} must start with an ASCII letter or digit")));
     }
     Ok(())
 }
@@ -59,7 +60,7 @@ name_type!(
     AppName, "app name", 1, 64, &['-', '_', '.']
 );
 name_type!(
-    /// A session id: URL-safe, at least 16 characters (minted with ≥ 96 random bits).
+    /// A session id: URL-safe, at least 16 characters, starting with a letter or digit (minted with ≥ 96 random bits).
     SessionId, "session id", 16, 128, &['-', '_']
 );
 name_type!(
@@ -80,6 +81,7 @@ mod tests {
         assert!(AppName::new("..").is_err());
         assert!(AppName::new(".").is_err());
         assert!(AgentName::new(".hidden").is_err());
+        assert!(AppName::new("-rf").is_err());
     }
 
     #[test]
@@ -88,5 +90,7 @@ mod tests {
         assert!(SessionId::new("short").is_err());
         assert!(SessionId::new("abcdefghijklmnop/..").is_err());
         assert!(SessionId::new("abcdefghijklmnop.x").is_err());
+        assert!(SessionId::new("-bcdefghijklmnop").is_err(), "would read as an option to acpx");
+        assert!(SessionId::new("_bcdefghijklmnop").is_err());
     }
 }

@@ -1,7 +1,7 @@
 use crate::support::{app, open_session, sid, CountingIds, TestClock};
 use clawdforge_domain::error::{Error, RuntimeError};
 use clawdforge_domain::model::{
-    Admission, AgentName, AuditKind, CloseOutcome, CloseReason, ListCursor, Session, SessionState, StatusFilter,
+    Admission, AgentName, AuditKind, CloseOutcome, CloseReason, ListCursor, Session, StatusFilter,
     Timestamp, TurnOutput,
 };
 use clawdforge_domain::policy::SessionPolicy;
@@ -521,9 +521,20 @@ async fn a_session_closed_by_someone_else_during_the_sweep_is_not_counted() {
     assert_eq!(report, SweepReport::default());
 }
 
-#[test]
-fn a_closed_session_state_carries_its_time_and_reason() {
-    let mut s = open_session(1, "a", NOW);
-    s.close(Timestamp::from_secs(NOW + 1), CloseReason::Ttl);
-    assert_eq!(s.state, SessionState::Closed { at: Timestamp::from_secs(NOW + 1), reason: CloseReason::Ttl });
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweeper_leaves_a_session_alone_while_its_turn_runs() {
+    let runtime = Arc::new(SlowRuntime { turn_time: Duration::from_millis(400), ..SlowRuntime::default() });
+    // Idle by its timestamps: created long ago, no completed turn.
+    let mut ledger = counting_ledger(open_session(1, "a", NOW - 1000));
+    ledger.expect_idle_sessions().returning(|_| Ok(vec![open_session(1, "a", NOW - 1000)]));
+    ledger.expect_close_session().never();
+    ledger.expect_purge_closed().returning(|_| Ok(0));
+    let s = Arc::new(sessions_with(Arc::new(ledger), runtime, policy()));
+    let turn = {
+        let s = s.clone();
+        tokio::spawn(async move { s.turn(&app("a"), sid(1).as_str(), turn_request("long")).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(s.sweep_once().await, Ok(SweepReport::default()));
+    assert!(turn.await.expect("task").is_ok());
 }
