@@ -46,7 +46,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         runs: core.runs.clone(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
     };
-    let http = HttpConfig { max_body_bytes: settings.raw.max_prompt_bytes.saturating_mul(2).saturating_add(64 * 1024) };
+    let http = HttpConfig::for_max_prompt(settings.raw.max_prompt_bytes);
     let grace = Duration::from_secs(settings.raw.shutdown_grace_secs);
     let result = Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(api_routes(state, http), shutdown_signal(), Some(grace))

@@ -1,10 +1,11 @@
 //! Caps the size of every request body before anything parses it: a body
-//! over the limit is a 413 whether or not it declares its length.
+//! over the limit is a 413 whether or not it declares its length, and the
+//! client gets to read that answer.
 
 use super::error::Problem;
-use poem::error::ReadBodyError;
 use poem::http::header;
 use poem::{Endpoint, Middleware, Request, Result};
+use tokio::io::AsyncReadExt;
 
 /// The middleware: at most `max_bytes` of body per request.
 #[derive(Debug, Clone, Copy)]
@@ -34,22 +35,56 @@ pub struct BodyLimitEndpoint<E> {
     max_bytes: usize,
 }
 
+/// How much of an oversized body is read and thrown away before the 413, so
+/// that a client still writing its body reads the answer instead of a reset
+/// connection. Beyond this the connection is cut: that much is abuse.
+const DRAIN_MAX: u64 = 64 * 1024 * 1024;
+
+/// A body read up to a limit.
+enum Bounded {
+    /// Within the limit.
+    Body(Vec<u8>),
+    /// Over the limit (read and discarded up to [`DRAIN_MAX`]).
+    TooLarge,
+}
+
+/// Reads `body`, keeping at most `max` bytes and discarding the rest up to [`DRAIN_MAX`].
+async fn read_bounded(body: poem::Body, max: usize) -> std::io::Result<Bounded> {
+    let mut reader = body.into_async_read();
+    let mut kept = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut total: u64 = 0;
+    loop {
+        let n = reader.read(&mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        total = total.saturating_add(n as u64);
+        if total <= max as u64 {
+            kept.extend_from_slice(&chunk[..n]);
+        } else if total > DRAIN_MAX {
+            break;
+        }
+    }
+    Ok(if total > max as u64 { Bounded::TooLarge } else { Bounded::Body(kept) })
+}
+
 impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
     type Output = E::Output;
 
     async fn call(&self, mut req: Request) -> Result<Self::Output> {
-        // A declared length over the limit is refused without reading a byte.
         let declared =
             req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|len| len > self.max_bytes as u64) {
+        if declared.is_some_and(|len| len > DRAIN_MAX) {
             return Err(Problem::body_too_large(self.max_bytes).into());
         }
-        // An undeclared (chunked) body is read up to the limit and no further.
-        let body = req.take_body().into_bytes_limit(self.max_bytes).await.map_err(|e| match e {
-            ReadBodyError::PayloadTooLarge => Problem::body_too_large(self.max_bytes),
-            other => Problem::bad_request(format!("could not read the request body: {other}")),
-        })?;
-        req.set_body(body);
-        self.inner.call(req).await
+        match read_bounded(req.take_body(), self.max_bytes).await {
+            Ok(Bounded::Body(body)) => {
+                req.set_body(body);
+                self.inner.call(req).await
+            }
+            Ok(Bounded::TooLarge) => Err(Problem::body_too_large(self.max_bytes).into()),
+            Err(e) => Err(Problem::bad_request(format!("could not read the request body: {e}")).into()),
+        }
     }
 }

@@ -7,6 +7,7 @@ mod api_error;
 mod auth;
 mod body;
 mod body_limit;
+mod completion;
 mod error;
 mod fields;
 mod health;
@@ -23,6 +24,7 @@ use body_limit::BodyLimit;
 use clawdforge_domain::{Apps, Runs, Sessions};
 use health::HealthApi;
 use logging::RequestLog;
+use poem::middleware::CatchPanic;
 use poem::{Endpoint, EndpointExt, Response, Route};
 use poem_openapi::{OpenApiService, Tags};
 use run::RunApi;
@@ -53,6 +55,14 @@ pub struct HttpState {
 pub struct HttpConfig {
     /// The largest request body, in bytes; larger is a 413.
     pub max_body_bytes: usize,
+}
+
+impl HttpConfig {
+    /// Room for a prompt of `max_prompt_bytes` even if JSON escaping doubles it,
+    /// plus 64 KiB for the other fields (`meta` is at most 16 KiB).
+    pub fn for_max_prompt(max_prompt_bytes: usize) -> Self {
+        Self { max_body_bytes: max_prompt_bytes.saturating_mul(2).saturating_add(64 * 1024) }
+    }
 }
 
 impl Default for HttpConfig {
@@ -96,6 +106,8 @@ pub fn api_routes(state: HttpState, cfg: HttpConfig) -> impl Endpoint<Output = R
         .with(BodyLimit::new(cfg.max_body_bytes))
         .catch_all_error(rejection::render)
         .data(state)
+        // A bug must still answer in the error shape, not drop the connection.
+        .with(CatchPanic::new().with_handler(|_| Problem::internal("a handler panicked")))
         .with(RequestLog)
 }
 

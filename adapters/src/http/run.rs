@@ -3,6 +3,7 @@
 use super::api_error::{ApiError, RunErrors};
 use super::auth::BearerAuth;
 use super::body::JsonBody;
+use super::completion::to_completion;
 use super::schemas::{RunFailure, RunRequestBody, RunResult};
 use super::{ApiTags, HttpState};
 use clawdforge_domain::model::RunOutcome;
@@ -62,7 +63,8 @@ impl RunApi {
         state: Data<&HttpState>,
         body: JsonBody<RunRequestBody>,
     ) -> Result<RunResponse, ApiError<RunErrors>> {
-        let outcome = state.runs.run(&auth.0, body.0.into()).await?;
+        let (runs, app, input) = (state.runs.clone(), auth.0, body.0.into());
+        let outcome = to_completion(async move { runs.run(&app, input).await }).await?;
         Ok(outcome.into())
     }
 }

@@ -4,6 +4,7 @@ use super::answer::Answer;
 use super::api_error::{ApiError, CreateSessionErrors, ListErrors, SessionErrors, TurnErrors};
 use super::auth::BearerAuth;
 use super::body::JsonBody;
+use super::completion::to_completion;
 use super::schemas::{
     CreateSessionBody, SessionClosed, SessionCreated, SessionEventList, SessionList, SessionView, StatusFilterParam,
     TurnList, TurnRequestBody, TurnResult,
@@ -31,7 +32,8 @@ impl SessionsApi {
         state: Data<&HttpState>,
         body: JsonBody<CreateSessionBody>,
     ) -> Result<Answer<SessionCreated>, ApiError<CreateSessionErrors>> {
-        let session = state.sessions.create(&auth.0, body.0.into()).await?;
+        let (sessions, app, req) = (state.sessions.clone(), auth.0, body.0.into());
+        let session = to_completion(async move { sessions.create(&app, req).await }).await?;
         Ok(Answer(SessionCreated::from(&session)))
     }
 
@@ -47,7 +49,8 @@ impl SessionsApi {
         session_id: Path<String>,
         body: JsonBody<TurnRequestBody>,
     ) -> Result<Answer<TurnResult>, ApiError<TurnErrors>> {
-        let turn = state.sessions.turn(&auth.0, &session_id.0, body.0.into()).await?;
+        let (sessions, app, id, req) = (state.sessions.clone(), auth.0, session_id.0.clone(), body.0.into());
+        let turn = to_completion(async move { sessions.turn(&app, &id, req).await }).await?;
         Ok(Answer(TurnResult::new(session_id.0, turn)))
     }
 
@@ -94,7 +97,8 @@ impl SessionsApi {
         state: Data<&HttpState>,
         session_id: Path<String>,
     ) -> Result<Answer<SessionClosed>, ApiError<SessionErrors>> {
-        let outcome = state.sessions.close(&auth.0, &session_id.0).await?;
+        let (sessions, app, id) = (state.sessions.clone(), auth.0, session_id.0.clone());
+        let outcome = to_completion(async move { sessions.close(&app, &id).await }).await?;
         Ok(Answer(SessionClosed::new(session_id.0, outcome)))
     }
 

@@ -1,8 +1,8 @@
 use crate::support::{app, open_session, sid, CountingIds, TestClock};
 use clawdforge_domain::error::{Error, RuntimeError};
 use clawdforge_domain::model::{
-    Admission, AgentName, AuditKind, CloseOutcome, CloseReason, ListCursor, Session, StatusFilter,
-    Timestamp, TurnOutput,
+    Admission, AgentName, AuditKind, CloseOutcome, CloseReason, ListCursor, Session, StatusFilter, Timestamp,
+    TurnOutput,
 };
 use clawdforge_domain::policy::SessionPolicy;
 use clawdforge_domain::ports::{AgentRuntime, AgentSession, Ledger, MockAgentRuntime, MockLedger};

@@ -98,3 +98,47 @@ fn the_committed_openapi_yaml_is_what_the_binary_prints() {
         "openapi.yaml is stale: regenerate it with `cargo run -q -p clawdforge -- openapi > openapi.yaml`"
     );
 }
+
+#[test]
+fn the_config_file_can_be_named_by_clawdforge_config() {
+    let instance = Instance::new("");
+    let out = Command::new(crate::support::bin())
+        .args(["app", "add", "via-env"])
+        .env("CLAWDFORGE_CONFIG", &instance.config)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The app landed in the ledger the file points at.
+    let listed = String::from_utf8_lossy(&instance.cli(&["app", "list"]).stdout).to_string();
+    assert!(listed.contains("via-env"), "{listed}");
+}
+
+#[tokio::test]
+async fn bad_input_over_a_real_socket_gets_json_errors_and_an_answer() {
+    let instance = Instance::new("");
+    let server = instance.start();
+    let token = server.token();
+    let http = reqwest::Client::new();
+    let post = |path: &str, body: Vec<u8>| {
+        http.post(format!("{}{path}", server.base))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        ("/sessions", b"{\"agent\": ".to_vec(), 400, "invalid_request"),
+        ("/sessions", b"{\"meta\": {}}".to_vec(), 422, "agent"),
+        ("/sessions", b"{\"agent\": 7}".to_vec(), 422, "agent"),
+        ("/run", serde_json::to_vec(&json!({"prompt": "x".repeat(3 << 20)})).expect("json"), 413, "payload_too_large"),
+    ];
+    for (path, body, status, needle) in cases {
+        let resp = post(path, body).await.expect("the server answers instead of dropping the connection");
+        assert_eq!(resp.status().as_u16(), status, "{path} {needle}");
+        let body: Value = resp.json().await.expect("a JSON error body");
+        assert_eq!(body["ok"], false);
+        assert!(body.to_string().contains(needle), "{body}");
+    }
+    let unknown = server.call(Method::GET, "/nope", Some(&token), None).await.expect_status(404);
+    assert_eq!(unknown["code"], "not_found");
+}

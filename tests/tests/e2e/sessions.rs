@@ -120,3 +120,18 @@ async fn concurrent_creates_never_exceed_the_pool_cap() {
     let health = server.call(Method::GET, "/healthz", None, None).await.expect_status(200);
     assert_eq!((health["live_sessions"].as_u64(), health["max_live_sessions"].as_u64()), (Some(4), Some(4)));
 }
+
+#[tokio::test]
+async fn a_hung_turn_is_a_504_and_the_next_turn_is_not_queued_behind_it() {
+    let instance = Instance::new("turn_timeout_secs = 3\n");
+    let server = instance.start();
+    let token = server.token();
+    let id = server.create(&token, "faulty").await.expect_status(200)["session_id"].as_str().expect("id").to_owned();
+    let started = std::time::Instant::now();
+    let hung = server.turn(&token, &id, "please __hang__").await.expect_status(504);
+    assert_eq!(hung["code"], "timeout");
+    assert!(started.elapsed() < std::time::Duration::from_secs(15), "the timeout took {:?}", started.elapsed());
+    let (index, text) = turn_text(server.turn(&token, &id, "after the hang").await);
+    assert_eq!(index, 1);
+    assert!(text.contains("after the hang"), "{text}");
+}

@@ -48,15 +48,20 @@ impl Instance {
     pub fn new(extra: &str) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = dir.path().join("clawdforge.toml");
-        let toml = format!(
+        let base = format!(
             "listen = \"127.0.0.1:0\"\ndata_dir = {data:?}\nacpx_bin = {acpx:?}\nacpx_queue_ttl_secs = 15\n\
-             claude_bin = {claude:?}\nbuiltin_agents = []\nturn_timeout_secs = 30\nshutdown_grace_secs = 20\n{extra}\n\
-             [agents]\nfaulty = \"{bin} echo-agent --faults\"\n",
+             claude_bin = {claude:?}\nbuiltin_agents = []\nturn_timeout_secs = 30\nshutdown_grace_secs = 20\n",
             data = dir.path().join("data"),
             acpx = acpx(),
             claude = root().join("adapters/tests/fixtures/fake-claude"),
-            bin = bin().display(),
         );
+        // A key given in `extra` replaces the default line (TOML refuses duplicates).
+        let overridden = |line: &str| {
+            let key = line.split('=').next().unwrap_or_default().trim();
+            extra.lines().any(|l| l.split('=').next().unwrap_or_default().trim() == key)
+        };
+        let kept: String = base.lines().filter(|l| !overridden(l)).map(|l| format!("{l}\n")).collect();
+        let toml = format!("{kept}{extra}\n[agents]\nfaulty = \"{bin} echo-agent --faults\"\n", bin = bin().display());
         std::fs::write(&config, toml).expect("write config");
         Self { dir: Arc::new(dir), config }
     }

@@ -38,6 +38,9 @@ async fn a_new_session_shows_as_open_with_null_times_until_they_happen() {
     let api = spawn_api().await;
     let sid = api.create_session(&api.alpha).await;
     let view = api.get(&api.alpha, &sid).await.ok();
+    let created_at = view["created_at"].as_i64().expect("created_at is an integer");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs() as i64;
+    assert!((now - created_at).abs() <= 5, "created_at {created_at} is not now ({now})");
     assert_eq!(
         view,
         json!({
@@ -119,7 +122,7 @@ async fn an_agent_that_fails_to_start_is_502_agent_failed() {
     assert_eq!(list["count"], 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_creates_never_exceed_the_pool_cap() {
     let api = TestApi::builder().policy(|p| p.max_live_sessions = 3).build().await;
     let replies = futures::future::join_all((0..10).map(|_| api.create(&api.alpha, json!({"agent": "claude"})))).await;
