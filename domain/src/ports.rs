@@ -58,8 +58,9 @@ pub trait Ledger: Send + Sync {
     async fn events(&self, id: &SessionId) -> Result<Vec<AuditEvent>, LedgerError>;
     /// Open sessions whose last activity (`last_turn_at`, else `created_at`) is before `before`.
     async fn idle_sessions(&self, before: Timestamp) -> Result<Vec<Session>, LedgerError>;
-    /// Deletes sessions closed before `before`, with their turns and events; how many.
-    async fn purge_closed(&self, before: Timestamp) -> Result<u64, LedgerError>;
+    /// Deletes sessions closed before `before`, with their turns and events,
+    /// in one transaction; returns the deleted sessions.
+    async fn purge_closed(&self, before: Timestamp) -> Result<Vec<Session>, LedgerError>;
     /// Records a one-shot run.
     async fn record_run(&self, run: &RunRecord) -> Result<(), LedgerError>;
 }
@@ -93,6 +94,9 @@ pub trait AgentRuntime: Send + Sync {
     /// Closes the agent-side session. It MUST answer promptly and MAY finish
     /// the work in the background; closing a gone session is not an error.
     async fn close(&self, session: &AgentSession) -> Result<(), RuntimeError>;
+    /// Removes what is left of a closed session (its working directory);
+    /// discarding something already gone is not an error.
+    async fn discard(&self, session: &AgentSession) -> Result<(), RuntimeError>;
 }
 
 /// Runs one-shot `claude -p` jobs.

@@ -253,7 +253,12 @@ impl Sessions {
                 let _ = self.runtime.close(&agent_session(&session)).await;
             }
         }
-        report.hard_deleted = self.ledger.purge_closed(now.minus(self.policy.session_hard_ttl)).await?;
+        let purged = self.ledger.purge_closed(now.minus(self.policy.session_hard_ttl)).await?;
+        report.hard_deleted = purged.len() as u64;
+        for session in &purged {
+            // The ledger forgot it; what is left on disk goes too, or it would pile up forever.
+            let _ = self.runtime.discard(&agent_session(session)).await;
+        }
         Ok(report)
     }
 

@@ -215,23 +215,21 @@ impl Ledger for MemoryLedger {
         Ok(idle)
     }
 
-    async fn purge_closed(&self, before: Timestamp) -> Result<u64, LedgerError> {
+    async fn purge_closed(&self, before: Timestamp) -> Result<Vec<Session>, LedgerError> {
         let mut s = self.lock()?;
-        let doomed: Vec<(AppName, Timestamp, SessionId)> = s
-            .sessions
-            .values()
-            .filter(|x| x.closed_at().is_some_and(|at| at < before))
-            .map(|x| (x.app.clone(), x.created_at, x.id.clone()))
-            .collect();
-        for (app, created_at, id) in &doomed {
-            s.sessions.remove(id);
+        let doomed: Vec<SessionId> =
+            s.sessions.values().filter(|x| x.closed_at().is_some_and(|at| at < before)).map(|x| x.id.clone()).collect();
+        let mut purged = Vec::with_capacity(doomed.len());
+        for id in &doomed {
+            let Some(session) = s.sessions.remove(id) else { continue };
             s.turns.remove(id);
             s.events.remove(id);
-            if let Some(keys) = s.by_app.get_mut(app) {
-                keys.remove(&(*created_at, id.clone()));
+            if let Some(keys) = s.by_app.get_mut(&session.app) {
+                keys.remove(&(session.created_at, id.clone()));
             }
+            purged.push(session);
         }
-        Ok(doomed.len() as u64)
+        Ok(purged)
     }
 
     async fn record_run(&self, run: &RunRecord) -> Result<(), LedgerError> {

@@ -24,6 +24,10 @@ impl AgentRuntime for NoopRuntime {
     async fn close(&self, _: &AgentSession) -> Result<(), RuntimeError> {
         Ok(())
     }
+
+    async fn discard(&self, _: &AgentSession) -> Result<(), RuntimeError> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -363,6 +363,10 @@ impl AgentRuntime for SlowRuntime {
     async fn close(&self, _: &AgentSession) -> Result<(), RuntimeError> {
         Ok(())
     }
+
+    async fn discard(&self, _: &AgentSession) -> Result<(), RuntimeError> {
+        Ok(())
+    }
 }
 
 /// A ledger double that holds one session and counts its turns for real.
@@ -502,11 +506,16 @@ async fn the_sweeper_closes_idle_sessions_with_reason_ttl_and_closes_their_agent
         .withf(|id, _, reason, ev| id == &sid(1) && *reason == CloseReason::Ttl && ev.kind == AuditKind::SweepClose)
         .times(1)
         .returning(|_, _, _, _| Ok(true));
-    ledger.expect_purge_closed().withf(|before| *before == Timestamp::from_secs(NOW - 3600)).returning(|_| Ok(3));
+    ledger.expect_purge_closed().withf(|before| *before == Timestamp::from_secs(NOW - 3600)).returning(|_| {
+        let mut gone = open_session(7, "a", NOW - 9000);
+        gone.close(Timestamp::from_secs(NOW - 5000), CloseReason::Client);
+        Ok(vec![gone])
+    });
     let mut runtime = MockAgentRuntime::new();
     runtime.expect_close().withf(|s| s.id == sid(1)).times(1).returning(|_| Ok(()));
+    runtime.expect_discard().withf(|s| s.id == sid(7)).times(1).returning(|_| Ok(()));
     let report = sessions(ledger, runtime).sweep_once().await.expect("sweep");
-    assert_eq!(report, SweepReport { soft_closed: 1, hard_deleted: 3 });
+    assert_eq!(report, SweepReport { soft_closed: 1, hard_deleted: 1 });
 }
 
 #[tokio::test]
@@ -514,7 +523,7 @@ async fn a_session_closed_by_someone_else_during_the_sweep_is_not_counted() {
     let mut ledger = MockLedger::new();
     ledger.expect_idle_sessions().returning(|_| Ok(vec![open_session(1, "a", NOW - 1000)]));
     ledger.expect_close_session().returning(|_, _, _, _| Ok(false));
-    ledger.expect_purge_closed().returning(|_| Ok(0));
+    ledger.expect_purge_closed().returning(|_| Ok(vec![]));
     let mut runtime = MockAgentRuntime::new();
     runtime.expect_close().never();
     let report = sessions(ledger, runtime).sweep_once().await.expect("sweep");
@@ -528,7 +537,7 @@ async fn the_sweeper_leaves_a_session_alone_while_its_turn_runs() {
     let mut ledger = counting_ledger(open_session(1, "a", NOW - 1000));
     ledger.expect_idle_sessions().returning(|_| Ok(vec![open_session(1, "a", NOW - 1000)]));
     ledger.expect_close_session().never();
-    ledger.expect_purge_closed().returning(|_| Ok(0));
+    ledger.expect_purge_closed().returning(|_| Ok(vec![]));
     let s = Arc::new(sessions_with(Arc::new(ledger), runtime, policy()));
     let turn = {
         let s = s.clone();

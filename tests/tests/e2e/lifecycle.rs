@@ -68,10 +68,13 @@ async fn closed_sessions_are_deleted_after_the_hard_ttl() {
     let server = instance.start();
     let token = server.token();
     let id = server.create(&token, "echo").await.expect_status(200)["session_id"].as_str().expect("id").to_owned();
+    let workspace = instance.dir.path().join("data/workspaces/default").join(&id);
+    assert!(workspace.is_dir(), "the session runs in {}", workspace.display());
     server.delete(&token, &id).await.expect_status(200);
     eventually(10, || async {
         (server.get(&token, &format!("/sessions/{id}")).await.status.as_u16() == 404).then_some(())
     })
     .await;
     assert_eq!(server.get(&token, &format!("/sessions/{id}/turns")).await.status.as_u16(), 404);
+    assert!(!workspace.exists(), "the working directory outlived the session");
 }

@@ -100,6 +100,10 @@ impl AgentRuntime for HeldRuntime {
     async fn close(&self, session: &AgentSession) -> Result<(), RuntimeError> {
         self.mock.close(session).await
     }
+
+    async fn discard(&self, session: &AgentSession) -> Result<(), RuntimeError> {
+        self.mock.discard(session).await
+    }
 }
 
 /// The events of a turn that says `text` and ends with `end_turn`.
@@ -204,6 +208,7 @@ impl ApiBuilder {
             script.lock().expect("script lock").pop_front().unwrap_or_else(|| Ok(turn_saying("hello")))
         });
         mock.expect_close().returning(|_| Ok(()));
+        mock.expect_discard().returning(|_| Ok(()));
         let runtime = Arc::new(HeldRuntime { mock, hold: self.hold });
 
         let mut runner = MockOneShotRunner::new();

@@ -167,7 +167,7 @@ impl Ledger for SqliteLedger {
         self.run(move |c| sessions::idle(c, before)).await
     }
 
-    async fn purge_closed(&self, before: Timestamp) -> Result<u64, LedgerError> {
+    async fn purge_closed(&self, before: Timestamp) -> Result<Vec<Session>, LedgerError> {
         self.run(move |c| sessions::purge_closed(c, before)).await
     }
 

@@ -115,8 +115,11 @@ pub(super) fn idle(c: &mut SqliteConnection, before: Timestamp) -> Result<Vec<Se
 }
 
 /// Turns and events go with their session through `ON DELETE CASCADE`.
-pub(super) fn purge_closed(c: &mut SqliteConnection, before: Timestamp) -> Result<u64, LedgerError> {
-    let n =
-        write(c, |c| diesel::delete(sessions::table.filter(sessions::closed_at.lt(before.as_millis()))).execute(c))?;
-    Ok(n as u64)
+pub(super) fn purge_closed(c: &mut SqliteConnection, before: Timestamp) -> Result<Vec<Session>, LedgerError> {
+    let rows = write(c, |c| {
+        diesel::delete(sessions::table.filter(sessions::closed_at.lt(before.as_millis())))
+            .returning(SessionRow::as_returning())
+            .get_results(c)
+    })?;
+    into_sessions(rows)
 }

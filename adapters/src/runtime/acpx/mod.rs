@@ -222,4 +222,14 @@ impl AgentRuntime for AcpxRuntime {
         });
         Ok(())
     }
+
+    async fn discard(&self, session: &AgentSession) -> Result<(), RuntimeError> {
+        let dir = self.session_dir(session)?;
+        match tokio::fs::remove_dir_all(&dir).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(failed(format!("cannot remove {}: {e}", dir.display())))
+            }
+            _ => Ok(()),
+        }
+    }
 }
