@@ -28,7 +28,7 @@ impl Default for RunPolicy {
 }
 
 /// What a run request carries, still unvalidated.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct RunInput {
     /// The prompt.
     pub prompt: String,
@@ -40,6 +40,19 @@ pub struct RunInput {
     pub max_turns: Option<u32>,
     /// Seconds the job may take.
     pub timeout_secs: Option<u64>,
+}
+
+impl std::fmt::Debug for RunInput {
+    // Prompts never reach logs, not even through a stray `{:?}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunInput")
+            .field("prompt", &format_args!("<{} bytes>", self.prompt.len()))
+            .field("model", &self.model)
+            .field("system_prompt", &self.system_prompt.as_ref().map(|s| format!("<{} bytes>", s.len())))
+            .field("max_turns", &self.max_turns)
+            .field("timeout_secs", &self.timeout_secs)
+            .finish()
+    }
 }
 
 /// Runs one-shot jobs and records each in the ledger.

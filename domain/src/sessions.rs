@@ -23,12 +23,22 @@ pub struct NewSession {
 }
 
 /// What a turn request carries, still unvalidated.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct TurnRequest {
     /// The prompt.
     pub prompt: String,
     /// Paths the agent should look at.
     pub files: Vec<String>,
+}
+
+impl std::fmt::Debug for TurnRequest {
+    // Prompts never reach logs, not even through a stray `{:?}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TurnRequest")
+            .field("prompt", &format_args!("<{} bytes>", self.prompt.len()))
+            .field("files", &self.files)
+            .finish()
+    }
 }
 
 /// What a listing request carries, still unvalidated.

@@ -547,3 +547,9 @@ async fn the_sweeper_leaves_a_session_alone_while_its_turn_runs() {
     assert_eq!(s.sweep_once().await, Ok(SweepReport::default()));
     assert!(turn.await.expect("task").is_ok());
 }
+
+#[test]
+fn a_turn_request_never_shows_its_prompt_in_debug_output() {
+    let shown = format!("{:?}", turn_request("the secret plan"));
+    assert!(!shown.contains("secret") && shown.contains("15 bytes"), "{shown}");
+}

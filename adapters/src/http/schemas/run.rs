@@ -7,7 +7,7 @@ use poem_openapi::Object;
 use serde_json::{json, Value};
 
 /// `POST /run`: one stateless `claude -p` job.
-#[derive(Debug, Clone, PartialEq, Eq, Object)]
+#[derive(Clone, PartialEq, Eq, Object)]
 #[oai(rename = "RunRequest", example, skip_serializing_if_is_none)]
 pub struct RunRequestBody {
     /// The prompt: not blank, at most the configured limit (default 256 KiB).
@@ -20,6 +20,19 @@ pub struct RunRequestBody {
     pub max_turns: Option<u32>,
     /// Seconds the job may take (default 300, at most the configured maximum).
     pub timeout_secs: Option<u64>,
+}
+
+impl std::fmt::Debug for RunRequestBody {
+    // Prompts never reach logs, not even through a stray `{:?}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunRequestBody")
+            .field("prompt", &format_args!("<{} bytes>", self.prompt.len()))
+            .field("model", &self.model)
+            .field("system_prompt", &self.system_prompt.as_ref().map(|s| format!("<{} bytes>", s.len())))
+            .field("max_turns", &self.max_turns)
+            .field("timeout_secs", &self.timeout_secs)
+            .finish()
+    }
 }
 
 impl Example for RunRequestBody {

@@ -9,13 +9,23 @@ use poem_openapi::Object;
 use serde_json::Value;
 
 /// `POST /sessions/{session_id}/turn`: one message to the agent.
-#[derive(Debug, Clone, PartialEq, Eq, Object)]
+#[derive(Clone, PartialEq, Eq, Object)]
 #[oai(rename = "TurnRequest", example)]
 pub struct TurnRequestBody {
     /// The prompt: not blank, at most the configured limit (default 256 KiB).
     pub prompt: String,
     /// Absolute paths inside the allowed roots, listed to the agent before the prompt.
     pub files: Option<Vec<String>>,
+}
+
+impl std::fmt::Debug for TurnRequestBody {
+    // Prompts never reach logs, not even through a stray `{:?}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TurnRequestBody")
+            .field("prompt", &format_args!("<{} bytes>", self.prompt.len()))
+            .field("files", &self.files)
+            .finish()
+    }
 }
 
 impl Example for TurnRequestBody {
