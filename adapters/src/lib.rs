@@ -7,5 +7,6 @@ pub mod echo_agent;
 pub mod http;
 pub mod ids;
 pub mod ledger;
+pub(crate) mod process;
 pub mod runner;
 pub mod runtime;

@@ -234,6 +234,48 @@ async fn permission_requests_follow_the_configured_mode() {
     }
 }
 
+/// The agent's permission requests in a turn, by the tool kind they ask for.
+fn permission_kinds(out: &TurnOutput) -> Vec<&str> {
+    out.events
+        .iter()
+        .filter(|e| method(e) == Some("session/request_permission"))
+        .filter_map(|e| e.pointer("/params/toolCall/kind").and_then(Value::as_str))
+        .collect()
+}
+
+// Under approve-reads acpx denies the edit and then exits 5 (a permission
+// was denied) after printing the whole turn, as seen with acpx 0.19.1. The
+// runtime answers at the result line either way, and SPEC counts exit 5
+// with a complete turn as a success (exit.rs's unit tests cover that mapping).
+#[tokio::test]
+async fn a_write_denied_under_approve_reads_still_completes_the_turn() {
+    let h = harness(PermissionMode::ApproveReads);
+    let session = opened(&h).await;
+    let out = turn(&h, &session, "edit it __permission_write__").await;
+    assert_eq!(out.stop_reason, "end_turn");
+    assert!(out.text.starts_with("[permission reject]"), "{:?}", out.text);
+    assert_eq!(permission_kinds(&out), ["edit"], "the agent's request is an event");
+    assert_agent_side_only(&out);
+    // The denial is not a failure of the session either.
+    let next = turn(&h, &session, "still fine?").await;
+    assert_eq!(next.text, "still fine?\n[turn 2]");
+    h.runtime.close_now(&session).await.unwrap_or_else(|e| panic!("close: {e:?}"));
+}
+
+#[tokio::test]
+async fn a_write_is_allowed_under_approve_all() {
+    let h = harness(PermissionMode::ApproveAll);
+    let session = opened(&h).await;
+    let out = turn(&h, &session, "edit it __permission_write__").await;
+    assert_eq!(out.stop_reason, "end_turn");
+    // The client's answer is not an event; the echo agent reports what it was told.
+    assert!(out.text.starts_with("[permission allow]"), "{:?}", out.text);
+    assert_eq!(permission_kinds(&out), ["edit"]);
+    assert!(!out.events.iter().any(|e| e.pointer("/result/outcome").is_some()), "the client's answer is not an event");
+    assert_agent_side_only(&out);
+    h.runtime.close_now(&session).await.unwrap_or_else(|e| panic!("close: {e:?}"));
+}
+
 #[tokio::test]
 async fn a_turn_on_a_session_never_opened_is_no_such_session() {
     let h = harness(PermissionMode::ApproveReads);

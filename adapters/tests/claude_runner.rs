@@ -36,6 +36,7 @@ async fn a_successful_run_parses_the_result_and_passes_the_options_as_flags() {
     match runner().run(&req).await {
         RunOutcome::Completed { result, stop_reason, cost_usd, .. } => {
             let argv: Vec<&str> = result["argv"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            let file = result["system_prompt_file"]["path"].as_str().unwrap_or_else(|| panic!("no file: {result}"));
             assert_eq!(
                 argv,
                 [
@@ -44,8 +45,8 @@ async fn a_successful_run_parses_the_result_and_passes_the_options_as_flags() {
                     "json",
                     "--model",
                     "sonnet",
-                    "--system-prompt",
-                    "be terse",
+                    "--system-prompt-file",
+                    file,
                     "--max-turns",
                     "2"
                 ]
@@ -56,6 +57,68 @@ async fn a_successful_run_parses_the_result_and_passes_the_options_as_flags() {
             assert_eq!(cost_usd, Some(0.0123));
         }
         other => panic!("expected Completed, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_system_prompt_comes_in_a_private_file_removed_after_the_run() {
+    let mut req = request("mode:success");
+    req.system_prompt = Some("be terse, and keep this out of /proc".into());
+    match runner().run(&req).await {
+        RunOutcome::Completed { result, .. } => {
+            let seen = &result["system_prompt_file"];
+            assert_eq!(seen["text"], json!("be terse, and keep this out of /proc"));
+            assert_eq!(seen["mode"], json!("0o600"), "only the gateway's user may read it");
+            let argv = result["argv"].to_string();
+            assert!(!argv.contains("keep this out"), "the system prompt is in argv: {argv}");
+            let path = PathBuf::from(seen["path"].as_str().unwrap_or_else(|| panic!("no path: {seen}")));
+            assert!(!path.exists(), "{} outlived the run", path.display());
+        }
+        other => panic!("expected Completed, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn without_a_system_prompt_no_file_is_passed() {
+    match run("mode:success").await {
+        RunOutcome::Completed { result, .. } => {
+            assert_eq!(result["system_prompt_file"], Value::Null);
+            assert_eq!(result["argv"], json!(["-p", "--output-format", "json"]));
+        }
+        other => panic!("expected Completed, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn each_run_works_in_a_fresh_empty_directory_removed_afterwards() {
+    let gateway_cwd = std::env::current_dir().unwrap_or_else(|e| panic!("{e}"));
+    let mut req = request("mode:cwd");
+    // A system prompt file must not show up among the job's files either.
+    req.system_prompt = Some("be terse".into());
+    let first = runner().run(&req).await;
+    let second = run("mode:cwd").await;
+    let cwd_of = |out: &RunOutcome| match out {
+        RunOutcome::Completed { result, .. } => {
+            assert_eq!(result["entries"], json!([]), "the job's directory is not empty: {result}");
+            PathBuf::from(result["cwd"].as_str().unwrap_or_else(|| panic!("no cwd: {result}")))
+        }
+        other => panic!("expected Completed, got {other:?}"),
+    };
+    let (first, second) = (cwd_of(&first), cwd_of(&second));
+    assert_ne!(first, gateway_cwd, "the job ran in the gateway's directory");
+    assert!(!first.starts_with(&gateway_cwd), "the job ran inside the gateway's directory");
+    assert_ne!(first, second, "two runs shared a directory");
+    assert!(!first.exists() && !second.exists(), "a job's directory outlived its run");
+}
+
+#[tokio::test]
+async fn output_beyond_the_cap_fails_the_run() {
+    match run("mode:flood").await {
+        RunOutcome::Failed { error, stop_reason, .. } => {
+            assert_eq!(error, format!("claude's output exceeded {} bytes", 64 * 1024 * 1024));
+            assert_eq!(stop_reason, "error");
+        }
+        other => panic!("expected Failed, got {other:?}"),
     }
 }
 

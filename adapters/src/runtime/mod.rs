@@ -2,4 +2,3 @@
 
 pub mod acpx;
 pub mod noop;
-pub(crate) mod process;

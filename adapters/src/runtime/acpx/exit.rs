@@ -23,11 +23,20 @@ pub(crate) struct Ended {
     pub message: Option<String>,
     /// The last bytes of stderr.
     pub stderr_tail: String,
+    /// The limit the turn's events outgrew, if they did (they were then dropped).
+    pub exceeded: Option<usize>,
 }
 
 /// Maps a finished prompt to the runtime's answer.
 pub(crate) fn turn_result(ended: Ended) -> Result<TurnOutput, RuntimeError> {
-    let Ended { code, output, message, stderr_tail } = ended;
+    let Ended { code, output, message, stderr_tail, exceeded } = ended;
+    if let Some(limit) = exceeded {
+        // Whatever the exit, the turn's events are gone: it cannot be answered as a turn.
+        return Err(RuntimeError::Failed {
+            message: format!("the agent's output exceeded {limit} bytes"),
+            stderr_tail,
+        });
+    }
     match (code, output) {
         (Some(TIMEOUT), _) => Err(RuntimeError::Timeout { stderr_tail }),
         (Some(NO_SESSION), _) => Err(RuntimeError::NoSuchSession {
@@ -77,7 +86,7 @@ mod tests {
     }
 
     fn ended(code: Option<i32>, output: Option<TurnOutput>, message: Option<&str>) -> Ended {
-        Ended { code, output, message: message.map(str::to_owned), stderr_tail: "tail".into() }
+        Ended { code, output, message: message.map(str::to_owned), stderr_tail: "tail".into(), exceeded: None }
     }
 
     #[test]
@@ -129,6 +138,18 @@ mod tests {
             turn_result(ended(None, None, None)),
             Err(RuntimeError::Failed { message, .. }) if message.contains("signal")
         ));
+    }
+
+    #[test]
+    fn output_over_the_limit_fails_even_on_a_clean_exit() {
+        let over = Ended { exceeded: Some(64), ..ended(Some(0), None, None) };
+        assert_eq!(
+            turn_result(over),
+            Err(RuntimeError::Failed {
+                message: "the agent's output exceeded 64 bytes".into(),
+                stderr_tail: "tail".into()
+            })
+        );
     }
 
     #[test]

@@ -9,12 +9,13 @@
 mod command;
 mod config;
 mod exit;
+mod lines;
 mod stream;
 mod turn;
 
 pub use config::{AcpxConfig, AgentCommand, PermissionMode, UnknownPermissionMode};
 
-use crate::runtime::process::{collect, group_command, kill_group, REAP_LIMIT};
+use crate::process::{collect, group_command, kill_group, REAP_LIMIT};
 use async_trait::async_trait;
 use clawdforge_domain::error::RuntimeError;
 use clawdforge_domain::model::TurnOutput;
@@ -115,6 +116,8 @@ impl AcpxRuntime {
         if done.timed_out {
             return Err(failed(format!("acpx did not finish within {} s", limit.as_secs())));
         }
+        // A truncated stdout is not checked: these commands print one short
+        // document, the exit code decides, and the head still holds an error line.
         Ok(ShortRun { code: done.code, stdout: done.stdout, stderr_tail: done.stderr_tail })
     }
 

@@ -6,6 +6,10 @@ use clawdforge_domain::model::TurnOutput;
 use serde_json::Value;
 use std::collections::HashMap;
 
+/// How many bytes of event lines a turn may keep (64 MiB); past that the
+/// turn fails rather than hold more of the agent's output in memory.
+pub(crate) const MAX_TURN_BYTES: usize = 64 * 1024 * 1024;
+
 /// What a line meant for the turn.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Fed {
@@ -37,7 +41,7 @@ fn is_agent_method(method: &str) -> bool {
 }
 
 /// Accumulates one turn from acpx's NDJSON stdout.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct TurnCollector {
     /// The client's requests still awaiting an answer, by id: their method.
     client_requests: HashMap<IdKey, String>,
@@ -52,9 +56,44 @@ pub(crate) struct TurnCollector {
     acpx_error: Option<String>,
     garbage: usize,
     late: usize,
+    /// The bytes of the lines kept as events so far.
+    kept_bytes: usize,
+    /// The most `kept_bytes` may reach.
+    max_kept_bytes: usize,
+    /// Whether the events outgrew `max_kept_bytes` (they were then dropped).
+    overflowed: bool,
+}
+
+impl Default for TurnCollector {
+    fn default() -> Self {
+        Self::with_limit(MAX_TURN_BYTES)
+    }
 }
 
 impl TurnCollector {
+    /// A collector keeping at most `max_kept_bytes` of event lines.
+    pub(crate) fn with_limit(max_kept_bytes: usize) -> Self {
+        Self {
+            client_requests: HashMap::new(),
+            agent_requests: HashMap::new(),
+            events: Vec::new(),
+            text: String::new(),
+            stop_reason: None,
+            prompt_error: None,
+            acpx_error: None,
+            garbage: 0,
+            late: 0,
+            kept_bytes: 0,
+            max_kept_bytes,
+            overflowed: false,
+        }
+    }
+
+    /// Counts a line too long to read as garbage: it cannot be parsed.
+    pub(crate) fn skip_too_long(&mut self) {
+        self.garbage += 1;
+    }
+
     /// Classifies one line of stdout (without its newline); bytes need not be UTF-8.
     pub(crate) fn feed(&mut self, line: &[u8]) -> Fed {
         let Ok(Value::Object(msg)) = serde_json::from_slice::<Value>(line) else {
@@ -64,6 +103,7 @@ impl TurnCollector {
             return Fed::Skipped;
         };
         let msg = Value::Object(msg);
+        let size = line.len();
         // acpx's own failure report is not the agent's; it is kept even after
         // the result line because it explains a non-zero exit.
         if msg.get("id").is_some_and(Value::is_null) && msg.get("error").is_some() {
@@ -80,7 +120,7 @@ impl TurnCollector {
                     if let Some(id) = id {
                         self.agent_requests.insert(id_key(id), ());
                     }
-                    self.push_agent_message(msg);
+                    self.push_agent_message(size, msg);
                     Fed::Event
                 } else {
                     if let Some(id) = id {
@@ -89,7 +129,7 @@ impl TurnCollector {
                     Fed::Skipped
                 }
             }
-            (None, Some(id)) => self.feed_response(id_key(id), msg),
+            (None, Some(id)) => self.feed_response(id_key(id), size, msg),
             (None, None) => {
                 self.garbage += 1;
                 Fed::Skipped
@@ -97,7 +137,7 @@ impl TurnCollector {
         }
     }
 
-    fn feed_response(&mut self, id: IdKey, msg: Value) -> Fed {
+    fn feed_response(&mut self, id: IdKey, size: usize, msg: Value) -> Fed {
         let stop = msg.pointer("/result/stopReason").and_then(Value::as_str).map(str::to_owned);
         // Both directions may use the same id (acpx's `initialize` and the
         // agent's first request are both 0): a result with a stop reason is
@@ -112,7 +152,7 @@ impl TurnCollector {
         if msg.get("error").is_some() {
             self.prompt_error = Some(error_message(&msg));
         }
-        self.events.push(msg);
+        self.keep(size, msg);
         match stop {
             Some(stop) => {
                 self.stop_reason = Some(stop.clone());
@@ -122,7 +162,26 @@ impl TurnCollector {
         }
     }
 
-    fn push_agent_message(&mut self, msg: Value) {
+    /// Keeps an event of `size` bytes, unless the turn outgrows its limit:
+    /// then everything kept is dropped, since a failed turn returns no events.
+    fn keep(&mut self, size: usize, msg: Value) {
+        if self.overflowed {
+            return;
+        }
+        self.kept_bytes = self.kept_bytes.saturating_add(size);
+        if self.kept_bytes > self.max_kept_bytes {
+            self.overflowed = true;
+            self.events = Vec::new();
+            self.text = String::new();
+            return;
+        }
+        self.events.push(msg);
+    }
+
+    fn push_agent_message(&mut self, size: usize, msg: Value) {
+        if self.overflowed {
+            return;
+        }
         if msg.pointer("/params/update/sessionUpdate").and_then(Value::as_str) == Some("agent_message_chunk")
             && msg.pointer("/params/update/content/type").and_then(Value::as_str) == Some("text")
         {
@@ -130,7 +189,7 @@ impl TurnCollector {
                 self.text.push_str(text);
             }
         }
-        self.events.push(msg);
+        self.keep(size, msg);
     }
 
     /// acpx's own error message, else the prompt's error response's.
@@ -148,9 +207,18 @@ impl TurnCollector {
         self.garbage
     }
 
+    /// The limit the turn's events outgrew, if they did.
+    pub(crate) fn exceeded(&self) -> Option<usize> {
+        self.overflowed.then_some(self.max_kept_bytes)
+    }
+
     /// Takes the turn's stop reason, events and text out; `None` without a
-    /// stop reason. Later lines only count as late, so nothing is lost.
+    /// stop reason, or when the events outgrew their limit. Later lines only
+    /// count as late, so nothing is lost.
     pub(crate) fn take_output(&mut self) -> Option<TurnOutput> {
+        if self.overflowed {
+            return None;
+        }
         Some(TurnOutput {
             stop_reason: self.stop_reason.clone()?,
             events: std::mem::take(&mut self.events),

@@ -168,3 +168,22 @@ fn acpx_error_in_finds_the_message_of_a_short_command() {
     assert_eq!(acpx_error_in(out).as_deref(), Some("No acpx session found"));
     assert_eq!(acpx_error_in(b"{\"action\":\"session_closed\"}\n"), None);
 }
+
+#[test]
+fn a_turn_whose_events_outgrow_the_limit_gives_no_output_but_says_so() {
+    let chunk_bytes = line(chunk("0123456789")).len();
+    let mut c = TurnCollector::with_limit(2 * chunk_bytes);
+    feed_all(&mut c, &[prompt_request(2), chunk("0123456789"), chunk("0123456789")]);
+    assert_eq!(c.exceeded(), None, "exactly at the limit is still fine");
+    let fed = feed_all(&mut c, &[chunk("0123456789"), prompt_result(2, "end_turn")]);
+    assert_eq!(fed.last(), Some(&Fed::Completed("end_turn".into())));
+    assert_eq!(c.exceeded(), Some(2 * chunk_bytes));
+    assert_eq!(c.take_output(), None, "a turn that lost events is not a turn");
+}
+
+#[test]
+fn a_line_too_long_to_read_counts_as_garbage() {
+    let mut c = TurnCollector::default();
+    c.skip_too_long();
+    assert_eq!(c.garbage_lines(), 1);
+}

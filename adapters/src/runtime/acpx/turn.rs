@@ -14,10 +14,11 @@
 //! to tell a timeout from a turn someone else cancelled.
 
 use super::exit::Ended;
+use super::lines::{next_line, Line, MAX_LINE_BYTES};
 use super::stream::{Fed, TurnCollector};
-use crate::runtime::process::{read_tail, STDERR_TAIL_BYTES};
+use crate::process::{read_tail, STDERR_TAIL_BYTES};
 use clawdforge_domain::model::TurnOutput;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::process::Child;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -60,15 +61,22 @@ async fn drive(mut child: Child, early: oneshot::Sender<TurnOutput>, session: St
         let mut reader = BufReader::new(stdout);
         let mut line = Vec::new();
         loop {
-            line.clear();
-            match reader.read_until(b'\n', &mut line).await {
-                Ok(0) => break,
-                Ok(_) => {}
+            match next_line(&mut reader, &mut line, MAX_LINE_BYTES).await {
+                Ok(Line::End) => break,
+                Ok(Line::Kept) => {}
+                Ok(Line::TooLong) => {
+                    collector.skip_too_long();
+                    continue;
+                }
                 Err(e) => {
                     tracing::warn!(session, error = %e, "reading acpx stdout failed");
                     break;
                 }
             }
+            // Past the events' limit the collector keeps nothing more and
+            // gives no early answer, but the stream is still read to its end:
+            // acpx must not block on a full pipe, and the failure is
+            // answered only once acpx has exited and been reaped.
             if let Fed::Completed(stop) = collector.feed(line.trim_ascii_end()) {
                 if stop != CANCELLED {
                     if let (Some(tx), Some(out)) = (early.take(), collector.take_output()) {
@@ -97,5 +105,11 @@ async fn drive(mut child: Child, early: oneshot::Sender<TurnOutput>, session: St
     if collector.garbage_lines() > 0 {
         tracing::debug!(session, lines = collector.garbage_lines(), "skipped non-JSON-RPC lines from acpx");
     }
-    Ended { code, output: collector.take_output(), message: collector.error_message().map(str::to_owned), stderr_tail }
+    Ended {
+        code,
+        output: collector.take_output(),
+        message: collector.error_message().map(str::to_owned),
+        stderr_tail,
+        exceeded: collector.exceeded(),
+    }
 }

@@ -1,6 +1,7 @@
 //! Child-process plumbing shared by the acpx runtime and the claude runner:
 //! children in their own process group (so a timeout can kill everything
-//! they started), and the bounded tail of their stderr.
+//! they started), the bounded tail of their stderr, and a bounded copy of
+//! their stdout (a child must not make the gateway hold unbounded memory).
 
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
@@ -13,6 +14,9 @@ use tokio::process::{Child, Command};
 
 /// How much of a child's stderr is kept for error reports.
 pub(crate) const STDERR_TAIL_BYTES: usize = 8 * 1024;
+
+/// How much of a child's stdout [`collect`] keeps; the rest is read and dropped.
+pub(crate) const MAX_STDOUT_BYTES: usize = 64 * 1024 * 1024;
 
 /// A command for `bin args`, leading its own process group, all three
 /// standard streams piped.
@@ -54,8 +58,10 @@ pub(crate) const REAP_LIMIT: Duration = Duration::from_secs(5);
 
 /// What a child left behind when run to its end, or killed at its limit.
 pub(crate) struct Collected {
-    /// Everything it printed on stdout (until the limit).
+    /// What it printed on stdout (until the limit), at most [`MAX_STDOUT_BYTES`].
     pub stdout: Vec<u8>,
+    /// Whether it printed more than [`MAX_STDOUT_BYTES`] (the rest was dropped).
+    pub truncated: bool,
     /// Its exit code; `None` when killed by a signal or past the limit.
     pub code: Option<i32>,
     /// The last [`STDERR_TAIL_BYTES`] of its stderr.
@@ -64,17 +70,22 @@ pub(crate) struct Collected {
     pub timed_out: bool,
 }
 
-/// Reads a child's stdout to its end and waits for it, within `limit`; past
-/// the limit its whole process group is killed and reaped. Stdin is the caller's.
-pub(crate) async fn collect(mut child: Child, limit: Duration) -> Collected {
+/// Reads a child's stdout to its end (keeping at most [`MAX_STDOUT_BYTES`])
+/// and waits for it, within `limit`; past the limit its whole process group
+/// is killed and reaped. Stdin is the caller's.
+pub(crate) async fn collect(child: Child, limit: Duration) -> Collected {
+    collect_capped(child, limit, MAX_STDOUT_BYTES).await
+}
+
+/// [`collect`] keeping at most `max_stdout` bytes of stdout.
+async fn collect_capped(mut child: Child, limit: Duration, max_stdout: usize) -> Collected {
     let pid = child.id();
     let stderr = child.stderr.take().map(|e| tokio::spawn(read_tail(e, STDERR_TAIL_BYTES)));
     let mut stdout_pipe = child.stdout.take();
-    let mut stdout = Vec::new();
+    let mut stdout = Capped::default();
     let work = async {
         if let Some(s) = stdout_pipe.as_mut() {
-            // A read error only shortens the output; the exit code still decides.
-            let _ = s.read_to_end(&mut stdout).await;
+            read_capped(s, &mut stdout, max_stdout).await;
         }
         child.wait().await
     };
@@ -92,7 +103,36 @@ pub(crate) async fn collect(mut child: Child, limit: Duration) -> Collected {
         None => String::new(),
     };
     let code = finished.ok().and_then(Result::ok).and_then(|s| s.code());
-    Collected { stdout, code, stderr_tail, timed_out }
+    Collected { stdout: stdout.bytes, truncated: stdout.truncated, code, stderr_tail, timed_out }
+}
+
+/// The head of a stream, and whether more came.
+#[derive(Debug, Default)]
+struct Capped {
+    bytes: Vec<u8>,
+    truncated: bool,
+}
+
+/// Reads `reader` to its end into `out`, keeping its first `max` bytes. The
+/// rest is still read, so a child writing more is never blocked on a full
+/// pipe (it would then only end at the time limit). Written into `out`
+/// rather than returned so a caller's timeout keeps what came so far.
+async fn read_capped<R: AsyncRead + Unpin>(reader: &mut R, out: &mut Capped, max: usize) {
+    let mut buf = vec![0u8; 8192];
+    loop {
+        match reader.read(&mut buf).await {
+            // A read error only shortens the output; the exit code still decides.
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let room = max.saturating_sub(out.bytes.len());
+                let keep = n.min(room);
+                out.bytes.extend_from_slice(&buf[..keep]);
+                if keep < n {
+                    out.truncated = true;
+                }
+            }
+        }
+    }
 }
 
 /// Reads `reader` to its end, keeping only the last `max` bytes, as text.
@@ -155,6 +195,33 @@ mod tests {
         let data = format!("{}tail", "y".repeat(100_000)).into_bytes();
         let tail = read_tail(&data[..], 8).await;
         assert_eq!(tail, "yyyytail");
+    }
+
+    #[tokio::test]
+    async fn read_capped_keeps_the_head_and_says_when_more_came() {
+        let mut out = Capped::default();
+        read_capped(&mut &b"0123456789abc"[..], &mut out, 10).await;
+        assert_eq!(out.bytes, b"0123456789");
+        assert!(out.truncated);
+        let mut exact = Capped::default();
+        read_capped(&mut &b"0123456789"[..], &mut exact, 10).await;
+        assert_eq!(exact.bytes, b"0123456789");
+        assert!(!exact.truncated, "exactly the limit is not truncated");
+    }
+
+    #[tokio::test]
+    async fn collect_drains_a_child_past_the_cap_so_it_can_finish() -> std::io::Result<()> {
+        // 1 MiB is far beyond a pipe's buffer: without draining, the child
+        // would block on write and only end at the time limit.
+        let args: Vec<OsString> = vec!["-c".into(), "head -c 1048576 /dev/zero; echo done >&2".into()];
+        let child = group_command(Path::new("/bin/sh"), &args).spawn()?;
+        let done = collect_capped(child, Duration::from_secs(20), 1000).await;
+        assert!(!done.timed_out);
+        assert_eq!(done.code, Some(0));
+        assert_eq!(done.stdout.len(), 1000);
+        assert!(done.truncated);
+        assert_eq!(done.stderr_tail, "done\n");
+        Ok(())
     }
 
     #[tokio::test]
