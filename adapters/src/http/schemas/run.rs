@@ -23,15 +23,9 @@ pub struct RunRequestBody {
 }
 
 impl std::fmt::Debug for RunRequestBody {
-    // Prompts never reach logs, not even through a stray `{:?}`.
+    // The domain's input redacts the prompts; show this body the same way.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RunRequestBody")
-            .field("prompt", &format_args!("<{} bytes>", self.prompt.len()))
-            .field("model", &self.model)
-            .field("system_prompt", &self.system_prompt.as_ref().map(|s| format!("<{} bytes>", s.len())))
-            .field("max_turns", &self.max_turns)
-            .field("timeout_secs", &self.timeout_secs)
-            .finish()
+        RunInput::from(self.clone()).fmt(f)
     }
 }
 

@@ -19,12 +19,9 @@ pub struct TurnRequestBody {
 }
 
 impl std::fmt::Debug for TurnRequestBody {
-    // Prompts never reach logs, not even through a stray `{:?}`.
+    // The domain's request redacts the prompt; show this body the same way.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TurnRequestBody")
-            .field("prompt", &format_args!("<{} bytes>", self.prompt.len()))
-            .field("files", &self.files)
-            .finish()
+        TurnRequest::from(self.clone()).fmt(f)
     }
 }
 
