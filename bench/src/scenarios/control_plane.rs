@@ -1,11 +1,11 @@
 //! Control plane over HTTP: the real SQLite ledger and a no-op agent runtime,
 //! against a trivial poem endpoint on the same stack.
 
-use super::{header, http, row};
+use super::{header, http, post_json, row};
 use crate::load::drive;
 use crate::process::{gateway, sibling, Running};
 use reqwest::Client;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
@@ -93,16 +93,7 @@ async fn ok(fut: impl std::future::Future<Output = reqwest::Result<reqwest::Resp
 pub async fn create_many(client: &Client, base: &str, auth: &str, n: usize) -> Result<Vec<String>, String> {
     let mut ids = Vec::with_capacity(n);
     for _ in 0..n {
-        let body: Value = client
-            .post(format!("{base}/sessions"))
-            .header("authorization", auth)
-            .json(&json!({"agent": "echo"}))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
+        let body = post_json(client, &format!("{base}/sessions"), auth, &json!({"agent": "echo"})).await?;
         let id = body["session_id"].as_str().ok_or_else(|| format!("create failed: {body}"))?;
         ids.push(id.to_owned());
     }

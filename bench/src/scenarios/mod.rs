@@ -25,6 +25,18 @@ pub fn http() -> Result<reqwest::Client, String> {
     reqwest::Client::builder().pool_max_idle_per_host(128).build().map_err(|e| e.to_string())
 }
 
+/// POSTs `body` with the bearer `auth` and returns the JSON answer, or why there is none.
+pub async fn post_json(
+    client: &reqwest::Client,
+    url: &str,
+    auth: &str,
+    body: &serde_json::Value,
+) -> Result<serde_json::Value, String> {
+    let resp = client.post(url).header("authorization", auth).json(body).send().await.map_err(|e| e.to_string())?;
+    let resp = resp.error_for_status().map_err(|e| e.to_string())?;
+    resp.json().await.map_err(|e| e.to_string())
+}
+
 /// One row: `name`, then rate, p50 and p99 of the measured and of the baseline series.
 pub fn row(name: &str, s: &Summary, base: &Summary) {
     println!(

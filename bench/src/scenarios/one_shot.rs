@@ -1,6 +1,6 @@
 //! `/run` through the gateway against invoking the `claude` stand-in directly.
 
-use super::http;
+use super::{http, post_json};
 use crate::process::{gateway, root};
 use crate::stats::{ms, percentile};
 use serde_json::json;
@@ -19,14 +19,7 @@ pub async fn run(quick: bool) -> Result<(), String> {
     let mut through = Vec::new();
     for _ in 0..n {
         let t = Instant::now();
-        client
-            .post(format!("{}/run", gw.base))
-            .header("authorization", &auth)
-            .json(&json!({"prompt": "mode:plain"}))
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|e| e.to_string())?;
+        post_json(&client, &format!("{}/run", gw.base), &auth, &json!({"prompt": "mode:plain"})).await?;
         through.push(t.elapsed());
     }
     let direct = tokio::task::spawn_blocking(move || -> Result<Vec<Duration>, String> {

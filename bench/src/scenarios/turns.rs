@@ -1,10 +1,10 @@
 //! Turn latency through the gateway (HTTP + ledger + acpx + echo agent)
 //! against the same turn by invoking acpx directly.
 
-use super::http;
+use super::{http, post_json};
 use crate::process::{gateway, root, sibling};
 use crate::stats::{ms, percentile};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -20,17 +20,7 @@ pub async fn run(quick: bool) -> Result<(), String> {
     let gw = gateway(dir.path(), "")?;
     let client = http()?;
     let auth = format!("Bearer {}", gw.token);
-    let created: Value = client
-        .post(format!("{}/sessions", gw.base))
-        .header("authorization", &auth)
-        .json(&json!({"agent": "echo"}))
-        .send()
-        .await
-        .and_then(|r| r.error_for_status())
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
+    let created = post_json(&client, &format!("{}/sessions", gw.base), &auth, &json!({"agent": "echo"})).await?;
     let id = created["session_id"].as_str().ok_or("no session id")?.to_owned();
     let turn_url = format!("{}/sessions/{id}/turn", gw.base);
     let mut back_to_back = Vec::new();
@@ -41,14 +31,7 @@ pub async fn run(quick: bool) -> Result<(), String> {
             tokio::time::sleep(SPACING).await;
         }
         let t = Instant::now();
-        client
-            .post(&turn_url)
-            .header("authorization", &auth)
-            .json(&json!({"prompt": format!("benchmark turn {i}")}))
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|e| e.to_string())?;
+        post_json(&client, &turn_url, &auth, &json!({"prompt": format!("benchmark turn {i}")})).await?;
         match i {
             i if i < WARMUP => {}
             i if i < WARMUP + n => back_to_back.push(t.elapsed()),

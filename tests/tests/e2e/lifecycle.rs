@@ -9,7 +9,7 @@ async fn sessions_open_before_a_restart_keep_working_after_it() {
     let instance = Instance::new("");
     let server = instance.start();
     let token = server.token();
-    let id = server.create(&token, "echo").await.expect_status(200)["session_id"].as_str().expect("id").to_owned();
+    let id = server.open_session(&token, "echo").await;
     server.turn(&token, &id, "before the restart").await.expect_status(200);
     assert!(server.stop().success());
 
@@ -26,7 +26,7 @@ async fn sigterm_during_a_turn_lets_it_finish_and_loses_nothing() {
     let instance = Instance::new("");
     let server = instance.start();
     let token = server.token();
-    let id = server.create(&token, "echo").await.expect_status(200)["session_id"].as_str().expect("id").to_owned();
+    let id = server.open_session(&token, "echo").await;
     let (reply, ()) = tokio::join!(server.turn(&token, &id, "finish me"), async {
         // The turn is in flight (a warm echo turn takes about a second through acpx).
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -48,7 +48,7 @@ async fn idle_sessions_are_closed_by_the_sweeper_after_the_ttl() {
     let instance = Instance::new("session_ttl_secs = 1\nsweep_interval_secs = 1\n");
     let server = instance.start();
     let token = server.token();
-    let id = server.create(&token, "echo").await.expect_status(200)["session_id"].as_str().expect("id").to_owned();
+    let id = server.open_session(&token, "echo").await;
     let view = eventually(10, || async {
         let v = server.get(&token, &format!("/sessions/{id}")).await.expect_status(200);
         (v["status"] == "closed").then_some(v)
@@ -67,7 +67,7 @@ async fn closed_sessions_are_deleted_after_the_hard_ttl() {
     let instance = Instance::new("session_hard_ttl_secs = 1\nsweep_interval_secs = 1\n");
     let server = instance.start();
     let token = server.token();
-    let id = server.create(&token, "echo").await.expect_status(200)["session_id"].as_str().expect("id").to_owned();
+    let id = server.open_session(&token, "echo").await;
     let workspace = instance.dir.path().join("data/workspaces/default").join(&id);
     assert!(workspace.is_dir(), "the session runs in {}", workspace.display());
     server.delete(&token, &id).await.expect_status(200);

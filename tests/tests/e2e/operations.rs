@@ -62,7 +62,7 @@ async fn the_sweep_command_runs_one_pass_and_reports_it() {
     let instance = Instance::new("session_ttl_secs = 1\nsweep_interval_secs = 3600\n");
     let server = instance.start();
     let token = server.token();
-    let id = server.create(&token, "echo").await.expect_status(200)["session_id"].as_str().expect("id").to_owned();
+    let id = server.open_session(&token, "echo").await;
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let out = instance.cli(&["sweep"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

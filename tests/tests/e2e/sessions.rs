@@ -71,7 +71,7 @@ async fn another_apps_session_does_not_exist_for_it() {
     let server = instance.start();
     let owner = server.token();
     let other = instance.add_app("other");
-    let id = server.create(&owner, "echo").await.expect_status(200)["session_id"].as_str().expect("id").to_owned();
+    let id = server.open_session(&owner, "echo").await;
     let unknown = "AAAAAAAAAAAAAAAAAAAAAA";
 
     let theirs = server.get(&other, &format!("/sessions/{id}")).await.expect_status(404);
@@ -95,7 +95,7 @@ async fn a_crashed_turn_is_a_502_and_the_session_keeps_working() {
     let instance = Instance::new("");
     let server = instance.start();
     let token = server.token();
-    let id = server.create(&token, "faulty").await.expect_status(200)["session_id"].as_str().expect("id").to_owned();
+    let id = server.open_session(&token, "faulty").await;
     let failed = server.turn(&token, &id, "please __crash__ now").await.expect_status(502);
     assert_eq!(failed["code"], "agent_failed");
     let (index, text) = turn_text(server.turn(&token, &id, "still there?").await);
@@ -126,7 +126,7 @@ async fn a_hung_turn_is_a_504_and_the_next_turn_is_not_queued_behind_it() {
     let instance = Instance::new("turn_timeout_secs = 3\n");
     let server = instance.start();
     let token = server.token();
-    let id = server.create(&token, "faulty").await.expect_status(200)["session_id"].as_str().expect("id").to_owned();
+    let id = server.open_session(&token, "faulty").await;
     let started = std::time::Instant::now();
     let hung = server.turn(&token, &id, "please __hang__").await.expect_status(504);
     assert_eq!(hung["code"], "timeout");

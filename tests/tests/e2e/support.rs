@@ -175,6 +175,12 @@ impl Server {
         self.call(Method::POST, "/sessions", Some(token), Some(json!({ "agent": agent }))).await
     }
 
+    /// Creates a session that must be admitted and returns its id.
+    pub async fn open_session(&self, token: &str, agent: &str) -> String {
+        let body = self.create(token, agent).await.expect_status(200);
+        body["session_id"].as_str().expect("a session id").to_owned()
+    }
+
     pub async fn turn(&self, token: &str, id: &str, prompt: &str) -> Reply {
         self.call(Method::POST, &format!("/sessions/{id}/turn"), Some(token), Some(json!({ "prompt": prompt }))).await
     }
