@@ -8,9 +8,10 @@
 mod support;
 
 use clawdforge_adapters::runtime::acpx::PermissionMode;
-use clawdforge_domain::ports::{AgentRuntime, AgentSession};
+use clawdforge_domain::ports::{AgentRuntime, AgentSession, IgnoreUpdates};
 use std::path::Path;
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::{acpx_bin, clawdforge_bin, new_session, Harness};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -66,7 +67,7 @@ async fn adapter_turns(h: &Harness, session: &AgentSession, spacing: Option<Dura
             tokio::time::sleep(pause).await;
         }
         let started = Instant::now();
-        let out = h.runtime.prompt(session, &format!("bench turn {i}"), TIMEOUT).await;
+        let out = h.runtime.prompt(session, &format!("bench turn {i}"), TIMEOUT, Arc::new(IgnoreUpdates)).await;
         times.push(started.elapsed());
         assert!(out.is_ok(), "adapter turn failed: {out:?}");
     }

@@ -8,9 +8,10 @@ mod support;
 use clawdforge_adapters::runtime::acpx::PermissionMode;
 use clawdforge_domain::error::RuntimeError;
 use clawdforge_domain::model::TurnOutput;
-use clawdforge_domain::ports::{AgentRuntime, AgentSession};
+use clawdforge_domain::ports::{AgentRuntime, AgentSession, IgnoreUpdates};
 use serde_json::Value;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::{debug_clawdforge, new_session, Harness};
 
@@ -27,7 +28,10 @@ async fn opened(h: &Harness) -> AgentSession {
 }
 
 async fn turn(h: &Harness, session: &AgentSession, message: &str) -> TurnOutput {
-    h.runtime.prompt(session, message, TURN).await.unwrap_or_else(|e| panic!("turn {message:.40}: {e:?}"))
+    h.runtime
+        .prompt(session, message, TURN, Arc::new(IgnoreUpdates))
+        .await
+        .unwrap_or_else(|e| panic!("turn {message:.40}: {e:?}"))
 }
 
 fn method(event: &Value) -> Option<&str> {
@@ -62,7 +66,7 @@ async fn three_turns_keep_the_agents_state_and_close_ends_the_session() {
         assert!(chunks >= 3, "the echo streams in several chunks, got {chunks}");
     }
     h.runtime.close_now(&session).await.unwrap_or_else(|e| panic!("close: {e:?}"));
-    let after = h.runtime.prompt(&session, "anyone there?", TURN).await;
+    let after = h.runtime.prompt(&session, "anyone there?", TURN, Arc::new(IgnoreUpdates)).await;
     assert!(matches!(after, Err(RuntimeError::NoSuchSession { .. })), "{after:?}");
     // Closing again is not an error.
     assert_eq!(h.runtime.close_now(&session).await, Ok(()));
@@ -104,7 +108,7 @@ fn acpx_record_closed(h: &Harness, session: &AgentSession) -> bool {
 async fn a_crash_mid_turn_fails_with_acpx_message_and_the_session_still_works() {
     let h = harness(PermissionMode::ApproveReads);
     let session = opened(&h).await;
-    let crashed = h.runtime.prompt(&session, "please __crash__ now", TURN).await;
+    let crashed = h.runtime.prompt(&session, "please __crash__ now", TURN, Arc::new(IgnoreUpdates)).await;
     match crashed {
         Err(RuntimeError::Failed { message, stderr_tail }) => {
             assert!(message.contains("disconnected"), "acpx's error message expected, got {message:?}");
@@ -123,7 +127,7 @@ async fn a_hang_times_out_cancels_the_turn_and_leaves_no_process_behind() {
     let session = opened(&h).await;
     let watcher = tokio::spawn(watch_prompt_clients(session.id.as_str().to_owned()));
     let started = Instant::now();
-    let hung = h.runtime.prompt(&session, "__hang__", Duration::from_secs(3)).await;
+    let hung = h.runtime.prompt(&session, "__hang__", Duration::from_secs(3), Arc::new(IgnoreUpdates)).await;
     let took = started.elapsed();
     watcher.abort();
     let seen = watcher.await.err().map(|_| ()).map_or_else(BTreeSet::new, |()| clients_seen(&session));
@@ -279,6 +283,6 @@ async fn a_write_is_allowed_under_approve_all() {
 #[tokio::test]
 async fn a_turn_on_a_session_never_opened_is_no_such_session() {
     let h = harness(PermissionMode::ApproveReads);
-    let out = h.runtime.prompt(&new_session(), "hello?", TURN).await;
+    let out = h.runtime.prompt(&new_session(), "hello?", TURN, Arc::new(IgnoreUpdates)).await;
     assert!(matches!(out, Err(RuntimeError::NoSuchSession { .. })), "{out:?}");
 }

@@ -3,10 +3,12 @@
 
 use crate::error::{LedgerError, RuntimeError};
 use crate::model::{
-    Admission, AgentName, ApiToken, AppName, AppRecord, AuditEvent, Caps, CloseReason, ListQuery, RunOutcome,
-    RunRecord, RunRequest, Session, SessionId, Timestamp, TokenHash, Turn, TurnOutput,
+    Admission, AgentName, ApiToken, AppName, AppRecord, AuditEvent, Caps, CloseReason, ListQuery, PermissionAsk,
+    RunOutcome, RunRecord, RunRequest, Session, SessionId, Timestamp, TokenHash, Turn, TurnOutput,
 };
 use async_trait::async_trait;
+use serde_json::Value;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Durable storage of apps, sessions, turns, audit events and runs.
@@ -82,21 +84,57 @@ pub struct AgentSession {
 pub trait AgentRuntime: Send + Sync {
     /// Starts the agent-side session.
     async fn open(&self, session: &AgentSession) -> Result<(), RuntimeError>;
-    /// Sends one message and returns the completed turn. Past `timeout` the
-    /// runtime MUST really stop the agent's work and reap every process of
-    /// the turn before answering `Timeout`.
+    /// Sends one message and returns the completed turn. Each agent message
+    /// of the turn MUST reach `sink` as it is read, in the order of the
+    /// returned `events`. Past `timeout` the runtime MUST really stop the
+    /// agent's work and reap every process of the turn before answering
+    /// `Timeout`.
     async fn prompt(
         &self,
         session: &AgentSession,
         message: &str,
         timeout: Duration,
+        sink: Arc<dyn TurnSink>,
     ) -> Result<TurnOutput, RuntimeError>;
+    /// Stops the session's running turn, if any: ACP `session/cancel`, then a
+    /// kill when the agent does not stop within the runtime's grace. The
+    /// running `prompt` then answers a completed turn whose stop reason is
+    /// `cancelled`. `false` when no turn was running.
+    async fn cancel(&self, session: &AgentSession) -> Result<bool, RuntimeError>;
     /// Closes the agent-side session. It MUST answer promptly and MAY finish
     /// the work in the background; closing a gone session is not an error.
     async fn close(&self, session: &AgentSession) -> Result<(), RuntimeError>;
     /// Removes what is left of a closed session (its working directory);
     /// discarding something already gone is not an error.
     async fn discard(&self, session: &AgentSession) -> Result<(), RuntimeError>;
+}
+
+/// Where a runtime hands a turn's agent messages while the turn runs, and
+/// asks for the permission decisions it cannot take itself.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait TurnSink: Send + Sync {
+    /// One agent message of the running turn: the JSON value that the
+    /// finished turn's `events` holds at that place.
+    fn update(&self, event: &Value);
+    /// The agent asks for a permission the runtime's mode leaves to the
+    /// client (`permission_mode = "ask"`): the chosen `option_id`, or `None`
+    /// for ACP's `cancelled` outcome.
+    async fn permission(&self, ask: PermissionAsk) -> Option<String>;
+}
+
+/// A sink for callers that watch nothing and decide nothing: every
+/// permission it is asked for is refused.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IgnoreUpdates;
+
+#[async_trait]
+impl TurnSink for IgnoreUpdates {
+    fn update(&self, _: &Value) {}
+
+    async fn permission(&self, _: PermissionAsk) -> Option<String> {
+        None
+    }
 }
 
 /// Runs one-shot `claude -p` jobs.

@@ -6,7 +6,7 @@ use crate::model::{
     Prompt, Session, SessionId, SessionPage, StatusFilter, Turn, TurnInput,
 };
 use crate::policy::SessionPolicy;
-use crate::ports::{AgentRuntime, AgentSession, Clock, IdSource, Ledger};
+use crate::ports::{AgentRuntime, AgentSession, Clock, IdSource, IgnoreUpdates, Ledger};
 use crate::turn_gate::TurnGate;
 use futures::future::{select, Either};
 use serde_json::{json, Value};
@@ -151,7 +151,10 @@ impl Sessions {
         let session = self.get(app, id).await?;
         let index = session.admit_turn()?;
         let started_at = self.clock.now();
-        let outcome = self.runtime.prompt(&agent_session(&session), &input.message(), self.policy.turn_timeout).await;
+        let outcome = self
+            .runtime
+            .prompt(&agent_session(&session), &input.message(), self.policy.turn_timeout, Arc::new(IgnoreUpdates))
+            .await;
         let finished = self.clock.now();
         let duration_ms = finished.millis_since(started_at);
         match outcome {

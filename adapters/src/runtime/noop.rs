@@ -4,7 +4,8 @@
 use async_trait::async_trait;
 use clawdforge_domain::error::RuntimeError;
 use clawdforge_domain::model::TurnOutput;
-use clawdforge_domain::ports::{AgentRuntime, AgentSession};
+use clawdforge_domain::ports::{AgentRuntime, AgentSession, TurnSink};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Opens, prompts and closes nothing.
@@ -17,8 +18,19 @@ impl AgentRuntime for NoopRuntime {
         Ok(())
     }
 
-    async fn prompt(&self, _: &AgentSession, _: &str, _: Duration) -> Result<TurnOutput, RuntimeError> {
+    async fn prompt(
+        &self,
+        _: &AgentSession,
+        _: &str,
+        _: Duration,
+        _: Arc<dyn TurnSink>,
+    ) -> Result<TurnOutput, RuntimeError> {
         Ok(TurnOutput { stop_reason: "end_turn".into(), events: Vec::new(), text: String::new() })
+    }
+
+    async fn cancel(&self, _: &AgentSession) -> Result<bool, RuntimeError> {
+        // A noop turn ends at once, so there is never one to stop.
+        Ok(false)
     }
 
     async fn close(&self, _: &AgentSession) -> Result<(), RuntimeError> {
@@ -42,7 +54,10 @@ mod tests {
             id: SessionId::new("abcdefghijklmnop").expect("valid"),
             agent: AgentName::new("echo").expect("valid"),
         };
-        let out = NoopRuntime.prompt(&s, "hi", Duration::from_secs(1)).await.expect("turn");
+        let out = NoopRuntime
+            .prompt(&s, "hi", Duration::from_secs(1), Arc::new(clawdforge_domain::ports::IgnoreUpdates))
+            .await
+            .expect("turn");
         assert_eq!((out.stop_reason.as_str(), out.events.len(), out.text.as_str()), ("end_turn", 0, ""));
         assert!(NoopRuntime.open(&s).await.is_ok() && NoopRuntime.close(&s).await.is_ok());
     }

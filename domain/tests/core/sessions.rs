@@ -5,7 +5,7 @@ use clawdforge_domain::model::{
     TurnOutput,
 };
 use clawdforge_domain::policy::SessionPolicy;
-use clawdforge_domain::ports::{AgentRuntime, AgentSession, Ledger, MockAgentRuntime, MockLedger};
+use clawdforge_domain::ports::{AgentRuntime, AgentSession, Ledger, MockAgentRuntime, MockLedger, TurnSink};
 use clawdforge_domain::sessions::{ListRequest, NewSession, Sessions, SweepReport, TurnRequest};
 use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -257,8 +257,8 @@ async fn a_completed_turn_gets_the_next_index_and_is_recorded_with_a_turn_event(
     let mut runtime = MockAgentRuntime::new();
     runtime
         .expect_prompt()
-        .withf(|_, message, timeout| message == "hi" && *timeout == Duration::from_millis(300))
-        .returning(|_, _, _| Ok(echo_output("echo: hi")));
+        .withf(|_, message, timeout, _| message == "hi" && *timeout == Duration::from_millis(300))
+        .returning(|_, _, _, _| Ok(echo_output("echo: hi")));
     let turn = sessions(ledger, runtime).turn(&app("a"), sid(1).as_str(), turn_request("hi")).await.expect("turn");
     assert_eq!((turn.index, turn.stop_reason.as_str(), turn.events.len()), (3, "end_turn", 1));
 }
@@ -270,8 +270,8 @@ async fn files_are_listed_before_the_prompt_in_the_agents_message() {
     let mut runtime = MockAgentRuntime::new();
     runtime
         .expect_prompt()
-        .withf(|_, m, _| m.contains("/data/x.rs") && m.ends_with("review it"))
-        .returning(|_, _, _| Ok(echo_output("ok")));
+        .withf(|_, m, _, _| m.contains("/data/x.rs") && m.ends_with("review it"))
+        .returning(|_, _, _, _| Ok(echo_output("ok")));
     let req = TurnRequest { prompt: "review it".into(), files: vec!["/data/x.rs".into()] };
     assert!(sessions(ledger, runtime).turn(&app("a"), sid(1).as_str(), req).await.is_ok());
 }
@@ -304,7 +304,7 @@ async fn a_failed_turn_is_audited_as_turn_failed_and_leaves_the_session_open() {
     ledger.expect_close_session().never();
     ledger.expect_record_turn().never();
     let mut runtime = MockAgentRuntime::new();
-    runtime.expect_prompt().returning(|_, _, _| {
+    runtime.expect_prompt().returning(|_, _, _, _| {
         Err(RuntimeError::Failed { message: "agent crashed".into(), stderr_tail: "trace".into() })
     });
     let err = sessions(ledger, runtime).turn(&app("a"), sid(1).as_str(), turn_request("hi")).await;
@@ -316,7 +316,7 @@ async fn a_turn_past_its_timeout_is_a_timeout_and_is_audited() {
     let mut ledger = ledger_holding(open_session(1, "a", NOW));
     ledger.expect_record_event().withf(|_, ev| ev.kind == AuditKind::TurnFailed).times(1).returning(|_, _| Ok(()));
     let mut runtime = MockAgentRuntime::new();
-    runtime.expect_prompt().returning(|_, _, _| Err(RuntimeError::Timeout { stderr_tail: String::new() }));
+    runtime.expect_prompt().returning(|_, _, _, _| Err(RuntimeError::Timeout { stderr_tail: String::new() }));
     let err = sessions(ledger, runtime).turn(&app("a"), sid(1).as_str(), turn_request("hi")).await;
     assert_eq!(err, Err(Error::Timeout { timeout_secs: 0, stderr_tail: String::new() }));
 }
@@ -326,7 +326,7 @@ async fn a_vanished_agent_session_is_an_agent_failure_that_names_it() {
     let mut ledger = ledger_holding(open_session(1, "a", NOW));
     ledger.expect_record_event().returning(|_, _| Ok(()));
     let mut runtime = MockAgentRuntime::new();
-    runtime.expect_prompt().returning(|_, _, _| {
+    runtime.expect_prompt().returning(|_, _, _, _| {
         Err(RuntimeError::NoSuchSession { message: "no session x".into(), stderr_tail: String::new() })
     });
     let err = sessions(ledger, runtime).turn(&app("a"), sid(1).as_str(), turn_request("hi")).await;
@@ -351,13 +351,23 @@ impl AgentRuntime for SlowRuntime {
         Ok(())
     }
 
-    async fn prompt(&self, _: &AgentSession, message: &str, _: Duration) -> Result<TurnOutput, RuntimeError> {
+    async fn prompt(
+        &self,
+        _: &AgentSession,
+        message: &str,
+        _: Duration,
+        _: Arc<dyn TurnSink>,
+    ) -> Result<TurnOutput, RuntimeError> {
         let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
         self.max_running.fetch_max(now, Ordering::SeqCst);
         self.order.lock().expect("lock").push(message.to_owned());
         tokio::time::sleep(self.turn_time).await;
         self.running.fetch_sub(1, Ordering::SeqCst);
         Ok(echo_output(message))
+    }
+
+    async fn cancel(&self, _: &AgentSession) -> Result<bool, RuntimeError> {
+        Ok(false)
     }
 
     async fn close(&self, _: &AgentSession) -> Result<(), RuntimeError> {

@@ -7,7 +7,7 @@ use crate::ids::RandomIds;
 use crate::ledger::MemoryLedger;
 use async_trait::async_trait;
 use clawdforge_domain::model::{AgentName, RunOutcome, TurnOutput};
-use clawdforge_domain::ports::{AgentRuntime, AgentSession, MockAgentRuntime, MockOneShotRunner};
+use clawdforge_domain::ports::{AgentRuntime, AgentSession, MockAgentRuntime, MockOneShotRunner, TurnSink};
 use clawdforge_domain::{Apps, RunPolicy, Runs, RuntimeError, SessionPolicy, Sessions};
 use poem::endpoint::BoxEndpoint;
 use poem::http::{HeaderMap, Method, StatusCode};
@@ -89,12 +89,17 @@ impl AgentRuntime for HeldRuntime {
         session: &AgentSession,
         message: &str,
         timeout: Duration,
+        sink: Arc<dyn TurnSink>,
     ) -> Result<TurnOutput, RuntimeError> {
         if let Some(hold) = &self.hold {
             hold.entered.notify_one();
             hold.release.notified().await;
         }
-        self.mock.prompt(session, message, timeout).await
+        self.mock.prompt(session, message, timeout, sink).await
+    }
+
+    async fn cancel(&self, session: &AgentSession) -> Result<bool, RuntimeError> {
+        self.mock.cancel(session).await
     }
 
     async fn close(&self, session: &AgentSession) -> Result<(), RuntimeError> {
@@ -203,7 +208,7 @@ impl ApiBuilder {
         mock.expect_open().returning(move |_| open_error.clone().map_or(Ok(()), Err));
         let script = Arc::new(Mutex::new(self.turns));
         let seen = prompts.clone();
-        mock.expect_prompt().returning(move |_, message, _| {
+        mock.expect_prompt().returning(move |_, message, _, _| {
             seen.lock().expect("prompts lock").push(message.to_owned());
             script.lock().expect("script lock").pop_front().unwrap_or_else(|| Ok(turn_saying("hello")))
         });

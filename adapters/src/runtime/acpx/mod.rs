@@ -19,7 +19,7 @@ use crate::process::{collect, group_command, kill_group, REAP_LIMIT};
 use async_trait::async_trait;
 use clawdforge_domain::error::RuntimeError;
 use clawdforge_domain::model::TurnOutput;
-use clawdforge_domain::ports::{AgentRuntime, AgentSession};
+use clawdforge_domain::ports::{AgentRuntime, AgentSession, TurnSink};
 use command::{PromptOptions, Target};
 use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
@@ -172,6 +172,7 @@ impl AgentRuntime for AcpxRuntime {
         session: &AgentSession,
         message: &str,
         timeout: Duration,
+        _sink: Arc<dyn TurnSink>,
     ) -> Result<TurnOutput, RuntimeError> {
         let agent = self.agent(session)?;
         let dir = self.prepare(session).await?;
@@ -209,6 +210,11 @@ impl AgentRuntime for AcpxRuntime {
             }
         };
         Err(RuntimeError::Timeout { stderr_tail })
+    }
+
+    async fn cancel(&self, _session: &AgentSession) -> Result<bool, RuntimeError> {
+        // TODO(issue 13): `acpx cancel` for the running prompt.
+        Ok(false)
     }
 
     async fn close(&self, session: &AgentSession) -> Result<(), RuntimeError> {
