@@ -74,6 +74,11 @@ impl Runs {
         Self { ledger, runner, clock, policy }
     }
 
+    /// The policy in force.
+    pub fn policy(&self) -> &RunPolicy {
+        &self.policy
+    }
+
     /// Validates, runs and records one job. A failed or timed-out job is an
     /// `Ok` outcome: the v0.1 surface reports it in its own shape.
     pub async fn run(&self, app: &AppName, input: RunInput) -> Result<RunOutcome, Error> {

@@ -3,9 +3,9 @@
 
 use poem::{IntoResponse, Response};
 use poem_openapi::payload::Json;
-use poem_openapi::registry::{MetaResponse, MetaResponses, Registry};
+use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
 use poem_openapi::types::ToJSON;
-use poem_openapi::{ApiResponse, ResponseContent};
+use poem_openapi::ApiResponse;
 
 /// A response body that can describe itself in the spec.
 pub trait Described {
@@ -30,7 +30,8 @@ impl<T: ToJSON + Described + Send> ApiResponse for Answer<T> {
                 description: T::ANSWER,
                 status: Some(200),
                 status_range: None,
-                content: Json::<T>::media_types(),
+                // The server sends `; charset=utf-8` too; the key stays plain for generators.
+                content: vec![MetaMediaType { content_type: "application/json", schema: T::schema_ref() }],
                 headers: Vec::new(),
             }],
         }

@@ -126,10 +126,7 @@ fn describe(status: u16) -> MetaResponse {
         description,
         status: Some(status),
         status_range: None,
-        content: vec![MetaMediaType {
-            content_type: "application/json; charset=utf-8",
-            schema: ErrorBody::schema_ref(),
-        }],
+        content: vec![MetaMediaType { content_type: "application/json", schema: ErrorBody::schema_ref() }],
         headers,
     }
 }

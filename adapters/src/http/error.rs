@@ -1,7 +1,7 @@
 //! The one place where a domain error becomes an HTTP status, a stable
 //! `code` and the `{ok: false, code, error}` body.
 
-use super::schemas::ErrorBody;
+use super::schemas::{ErrorBody, ErrorCode};
 use clawdforge_domain::Error;
 use poem::http::{header, HeaderValue, StatusCode};
 use poem::{IntoResponse, Response};
@@ -108,7 +108,7 @@ impl From<Error> for Problem {
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        let body = ErrorBody { ok: false, code: self.code.to_owned(), error: self.message };
+        let body = ErrorBody { ok: false, code: ErrorCode::from_code(self.code), error: self.message };
         let mut resp = poem_openapi::payload::Json(body).with_status(self.status).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -28,21 +28,23 @@ impl Fields {
         }
     }
 
-    /// A whole number in `0..=u32::MAX` that may be absent or `null`.
+    /// A whole number in `1..=u32::MAX` that may be absent or `null`.
     pub fn optional_u32(&mut self, name: &str) -> Result<Option<u32>, Error> {
         self.optional_u64(name)?
             .map(|n| u32::try_from(n).map_err(|_| Error::invalid(name, format!("must be at most {}", u32::MAX))))
             .transpose()
     }
 
-    /// A non-negative whole number that may be absent or `null`.
+    /// A whole number of at least 1 that may be absent or `null` (every
+    /// number the API takes in a body is a count or a duration of at least 1).
     pub fn optional_u64(&mut self, name: &str) -> Result<Option<u64>, Error> {
         match self.take(name) {
             None => Ok(None),
-            Some(Value::Number(n)) => n
-                .as_u64()
-                .map(Some)
-                .ok_or_else(|| Error::invalid(name, format!("must be a whole number of 0 or more, not {n}"))),
+            Some(Value::Number(n)) => match (n.as_u64(), n.as_i64()) {
+                (Some(0), _) | (None, Some(_)) => Err(Error::invalid(name, "must be at least 1")),
+                (Some(v), _) => Ok(Some(v)),
+                (None, None) => Err(Error::invalid(name, format!("must be a whole number, not {n}"))),
+            },
             Some(other) => Err(wrong_type(name, "a whole number", &other)),
         }
     }
@@ -114,7 +116,11 @@ mod tests {
         let e = fields(json!({"files": ["/a", 1]})).optional_strings("files").expect_err("refused");
         assert_eq!(e.to_string(), "files[1]: must be a string, not a number");
         let e = fields(json!({"max_turns": -1})).optional_u32("max_turns").expect_err("refused");
-        assert!(e.to_string().starts_with("max_turns: "));
+        assert_eq!(e.to_string(), "max_turns: must be at least 1");
+        let e = fields(json!({"max_turns": 0})).optional_u32("max_turns").expect_err("refused");
+        assert_eq!(e.to_string(), "max_turns: must be at least 1");
+        let e = fields(json!({"timeout_secs": 1.5})).optional_u64("timeout_secs").expect_err("refused");
+        assert_eq!(e.to_string(), "timeout_secs: must be a whole number, not 1.5");
     }
 
     #[test]

@@ -25,7 +25,7 @@ use clawdforge_domain::{Apps, Runs, Sessions};
 use health::HealthApi;
 use logging::RequestLog;
 use poem::middleware::CatchPanic;
-use poem::{Endpoint, EndpointExt, Response, Route};
+use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route};
 use poem_openapi::{OpenApiService, Tags};
 use run::RunApi;
 use sessions::SessionsApi;
@@ -98,9 +98,10 @@ fn service() -> OpenApiService<Apis, ()> {
 /// `/openapi.json` and `/docs` (Swagger UI), with body limit, JSON errors and request logging.
 pub fn api_routes(state: HttpState, cfg: HttpConfig) -> impl Endpoint<Output = Response> {
     let service = service();
+    let spec = ServedSpec::new(state.runs.policy().max_timeout.as_secs());
     Route::new()
-        .at("/openapi.yaml", service.spec_endpoint_yaml())
-        .at("/openapi.json", service.spec_endpoint())
+        .at("/openapi.yaml", spec.yaml)
+        .at("/openapi.json", spec.json)
         .nest("/docs", service.swagger_ui())
         .nest("/", service)
         .with(BodyLimit::new(cfg.max_body_bytes))
@@ -109,6 +110,41 @@ pub fn api_routes(state: HttpState, cfg: HttpConfig) -> impl Endpoint<Output = R
         // A bug must still answer in the error shape, not drop the connection.
         .with(CatchPanic::new().with_handler(|_| Problem::internal("a handler panicked")))
         .with(RequestLog)
+}
+
+/// The largest `/run` `timeout_secs` that the printed spec states: the default.
+const DEFAULT_RUN_MAX_TIMEOUT_SECS: u64 = 1800;
+
+/// The spec as one server serves it: the printed one, with `timeout_secs`'s
+/// `maximum` set to the server's own `run_max_timeout_secs`, so that a client
+/// generated from the served spec never sends a value the server refuses.
+struct ServedSpec {
+    yaml: poem::endpoint::BoxEndpoint<'static>,
+    json: poem::endpoint::BoxEndpoint<'static>,
+}
+
+impl ServedSpec {
+    fn new(max_timeout_secs: u64) -> Self {
+        let (yaml, json) = if max_timeout_secs == DEFAULT_RUN_MAX_TIMEOUT_SECS {
+            (openapi_yaml(), openapi_json())
+        } else {
+            let doc = with_max_timeout(max_timeout_secs);
+            (serde_yaml::to_string(&doc).unwrap_or_else(|_| openapi_yaml()), doc.to_string())
+        };
+        Self { yaml: serve_text(yaml, "application/yaml"), json: serve_text(json, "application/json") }
+    }
+}
+
+fn with_max_timeout(max_timeout_secs: u64) -> serde_json::Value {
+    let mut doc: serde_json::Value = serde_json::from_str(&openapi_json()).unwrap_or_default();
+    if let Some(field) = doc.pointer_mut("/components/schemas/RunRequest/properties/timeout_secs") {
+        field["maximum"] = serde_json::Value::from(max_timeout_secs);
+    }
+    doc
+}
+
+fn serve_text(body: String, content_type: &'static str) -> poem::endpoint::BoxEndpoint<'static> {
+    poem::endpoint::make_sync(move |_| body.clone().with_content_type(content_type).into_response()).boxed()
 }
 
 /// The OpenAPI document as YAML, exactly what `/openapi.yaml` serves.

@@ -48,6 +48,10 @@ fn classify(err: &poem::Error) -> Problem {
 fn invalid_parameter(name: &str, reason: &str) -> Problem {
     let gist = reason.split(" (occurred while parsing").next().unwrap_or(reason);
     let gist = gist.split_once("\": ").map_or(gist, |(_, rest)| rest).trim_end_matches('.');
+    if gist.starts_with("must ") {
+        // Our own parameter types already speak in sentences.
+        return Problem::unprocessable(format!("{name}: {gist}"));
+    }
     Problem::unprocessable(format!("{name}: is not a valid value ({})", gist.to_lowercase()))
 }
 

@@ -19,13 +19,13 @@ pub struct RunApi;
 #[derive(Debug, ApiResponse)]
 pub enum RunResponse {
     /// Claude answered.
-    #[oai(status = 200)]
+    #[oai(status = 200, content_type = "application/json")]
     Completed(Json<RunResult>),
     /// Claude failed: non-zero exit, `is_error`, or output that is not the expected JSON.
-    #[oai(status = 502)]
+    #[oai(status = 502, content_type = "application/json")]
     Failed(Json<RunFailure>),
     /// The job ran past its timeout and was killed (`stop_reason: "timeout"`).
-    #[oai(status = 504)]
+    #[oai(status = 504, content_type = "application/json")]
     TimedOut(Json<RunFailure>),
 }
 
@@ -35,7 +35,7 @@ impl From<RunOutcome> for RunResponse {
         let error = outcome.error().unwrap_or_default();
         match outcome {
             RunOutcome::Completed { result, stop_reason, duration_ms, .. } => {
-                Self::Completed(Json(RunResult { ok: true, result, duration_ms, stop_reason }))
+                Self::Completed(Json(RunResult { ok: true, result, duration_ms, stop_reason: stop_reason.into() }))
             }
             RunOutcome::Failed { error, stderr, duration_ms, stop_reason } => {
                 Self::Failed(Json(RunFailure { ok: false, error, stderr, duration_ms, stop_reason }))

@@ -6,8 +6,8 @@ use super::auth::BearerAuth;
 use super::body::JsonBody;
 use super::completion::to_completion;
 use super::schemas::{
-    CreateSessionBody, SessionClosed, SessionCreated, SessionEventList, SessionList, SessionView, StatusFilterParam,
-    TurnList, TurnRequestBody, TurnResult,
+    CreateSessionBody, PageLimit, SessionClosed, SessionCreated, SessionEventList, SessionList, SessionView,
+    StatusFilterParam, TurnList, TurnRequestBody, TurnResult,
 };
 use super::{ApiTags, HttpState};
 use clawdforge_domain::sessions::ListRequest;
@@ -77,11 +77,15 @@ impl SessionsApi {
         /// `open`, `closed` or `all` (the default).
         status: Query<Option<StatusFilterParam>>,
         /// Page size (default 50).
-        limit: Query<Option<u32>>,
+        limit: Query<Option<PageLimit>>,
         /// The `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
     ) -> Result<Answer<SessionList>, ApiError<ListErrors>> {
-        let req = ListRequest { status: status.0.map(|s| s.as_str().to_owned()), limit: limit.0, cursor: cursor.0 };
+        let req = ListRequest {
+            status: status.0.map(|s| s.as_str().to_owned()),
+            limit: limit.0.map(|l| l.0),
+            cursor: cursor.0,
+        };
         let page = state.sessions.list(&auth.0, req).await?;
         Ok(Answer(SessionList::from(&page)))
     }

@@ -8,10 +8,10 @@ pub struct Meta(Map<String, Value>);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidMeta {
     /// The value is not a JSON object.
-    #[error("meta must be a JSON object")]
+    #[error("must be a JSON object")]
     NotAnObject,
     /// The serialized object is too large.
-    #[error("meta must be at most {max} bytes of JSON, got {got}")]
+    #[error("must be at most {max} bytes of JSON, got {got}")]
     TooLarge {
         /// The limit.
         max: usize,

@@ -15,7 +15,7 @@ pub use app::{ApiToken, AppRecord, TokenHash};
 pub use audit::{AuditEvent, AuditKind};
 pub use ids::{AgentName, AppName, InvalidName, SessionId};
 pub use listing::{ListCursor, ListQuery, SessionPage, StatusFilter};
-pub use meta::Meta;
+pub use meta::{InvalidMeta, Meta};
 pub use permission::{PermissionAsk, PermissionChoice};
 pub use run::{RunOutcome, RunRecord, RunRequest};
 pub use session::{Admission, Caps, CloseOutcome, CloseReason, Session, SessionState};

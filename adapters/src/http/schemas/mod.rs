@@ -4,13 +4,17 @@
 mod error;
 mod event;
 mod health;
+mod nullable;
+mod page;
 mod run;
 mod session;
 mod turn;
 
-pub use error::ErrorBody;
+pub use error::{ErrorBody, ErrorCode};
 pub use event::SessionEventList;
 pub use health::Health;
+pub use nullable::Nullable;
+pub use page::PageLimit;
 pub use run::{RunFailure, RunRequestBody, RunResult};
 pub use session::{CreateSessionBody, SessionClosed, SessionCreated, SessionList, SessionView, StatusFilterParam};
 pub use turn::{TurnList, TurnRequestBody, TurnResult};

@@ -1,5 +1,6 @@
 use crate::http::body::FromJsonObject;
 use crate::http::fields::Fields;
+use crate::http::schemas::Nullable;
 use clawdforge_domain::runs::RunInput;
 use clawdforge_domain::Error;
 use poem_openapi::types::Example;
@@ -11,14 +12,21 @@ use serde_json::{json, Value};
 #[oai(rename = "RunRequest", example, skip_serializing_if_is_none)]
 pub struct RunRequestBody {
     /// The prompt: not blank, at most the configured limit (default 256 KiB).
+    #[oai(validator(min_length = 1, pattern = r"\S"))]
     pub prompt: String,
     /// The Claude model (`sonnet`, `opus`, ...); the CLI's default when absent.
+    #[oai(nullable)]
     pub model: Option<String>,
     /// A system prompt.
+    #[oai(nullable)]
     pub system_prompt: Option<String>,
     /// Claude's `--max-turns`, at least 1.
+    #[oai(nullable, validator(minimum(value = "1")))]
     pub max_turns: Option<u32>,
-    /// Seconds the job may take (default 300, at most the configured maximum).
+    /// Seconds the job may take: the server's `run_timeout_secs` (default 300)
+    /// when absent, at most its `run_max_timeout_secs` (default 1800), which is
+    /// this field's `maximum` in the spec the server serves.
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "1800")))]
     pub timeout_secs: Option<u64>,
 }
 
@@ -36,7 +44,7 @@ impl Example for RunRequestBody {
             model: Some("sonnet".into()),
             system_prompt: None,
             max_turns: None,
-            timeout_secs: Some(120),
+            timeout_secs: None,
         }
     }
 }
@@ -78,12 +86,17 @@ pub struct RunResult {
     pub duration_ms: u64,
     /// Claude's stop reason, when it reported one.
     #[oai(nullable)]
-    pub stop_reason: Option<String>,
+    pub stop_reason: Nullable<String>,
 }
 
 impl Example for RunResult {
     fn example() -> Self {
-        Self { ok: true, result: json!({ "hello": "world" }), duration_ms: 4120, stop_reason: Some("end_turn".into()) }
+        Self {
+            ok: true,
+            result: json!({ "hello": "world" }),
+            duration_ms: 4120,
+            stop_reason: Nullable(Some("end_turn".into())),
+        }
     }
 }
 

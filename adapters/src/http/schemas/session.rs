@@ -1,12 +1,14 @@
 use crate::http::answer::Described;
 use crate::http::body::FromJsonObject;
 use crate::http::fields::Fields;
-use clawdforge_domain::model::{CloseOutcome, Session, SessionPage, SessionState};
+use crate::http::schemas::Nullable;
+use clawdforge_domain::model::{CloseOutcome, InvalidMeta, Session, SessionPage, SessionState};
 use clawdforge_domain::sessions::NewSession;
 use clawdforge_domain::Error;
 use poem_openapi::types::Example;
 use poem_openapi::{Enum, Object};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 /// `POST /sessions`: which agent to talk to, and metadata to keep with the session.
 #[derive(Debug, Clone, PartialEq, Object)]
@@ -15,24 +17,32 @@ pub struct CreateSessionBody {
     /// One of the configured agents (`claude`, `codex`, `echo`, ...).
     pub agent: String,
     /// Any JSON object of at most 16 KiB, stored and returned as given.
-    pub meta: Option<Value>,
+    #[oai(nullable)]
+    pub meta: Option<BTreeMap<String, Value>>,
 }
 
 impl Example for CreateSessionBody {
     fn example() -> Self {
-        Self { agent: "claude".into(), meta: Some(json!({ "purpose": "code review" })) }
+        let meta = BTreeMap::from([("purpose".to_owned(), json!("code review"))]);
+        Self { agent: "echo".into(), meta: Some(meta) }
     }
 }
 
 impl FromJsonObject for CreateSessionBody {
     fn from_fields(f: &mut Fields) -> Result<Self, Error> {
-        Ok(Self { agent: f.required_string("agent")?, meta: f.optional_any("meta") })
+        let agent = f.required_string("agent")?;
+        let meta = match f.optional_any("meta") {
+            None => None,
+            Some(Value::Object(map)) => Some(map.into_iter().collect()),
+            Some(_) => return Err(Error::invalid("meta", InvalidMeta::NotAnObject.to_string())),
+        };
+        Ok(Self { agent, meta })
     }
 }
 
 impl From<CreateSessionBody> for NewSession {
     fn from(b: CreateSessionBody) -> Self {
-        NewSession { agent: b.agent, meta: b.meta }
+        NewSession { agent: b.agent, meta: b.meta.map(|m| Value::Object(m.into_iter().collect())) }
     }
 }
 
@@ -83,13 +93,13 @@ pub struct SessionView {
     pub created_at: i64,
     /// When its last turn completed.
     #[oai(nullable)]
-    pub last_turn_at: Option<i64>,
+    pub last_turn_at: Nullable<i64>,
     /// When it was closed.
     #[oai(nullable)]
-    pub closed_at: Option<i64>,
+    pub closed_at: Nullable<i64>,
     /// Why it was closed: `client`, `ttl` or `open_failed`.
     #[oai(nullable)]
-    pub close_reason: Option<String>,
+    pub close_reason: Nullable<String>,
     /// Completed turns.
     pub turn_count: u32,
 }
@@ -109,9 +119,9 @@ impl From<&Session> for SessionView {
             meta: s.meta.to_value(),
             status,
             created_at: s.created_at.as_secs(),
-            last_turn_at: s.last_turn_at.map(|t| t.as_secs()),
-            closed_at,
-            close_reason,
+            last_turn_at: s.last_turn_at.map(|t| t.as_secs()).into(),
+            closed_at: closed_at.into(),
+            close_reason: close_reason.into(),
             turn_count: s.turn_count,
         }
     }
@@ -151,7 +161,7 @@ pub struct SessionList {
     pub sessions: Vec<SessionView>,
     /// Pass as `cursor` to get the next page; `null` on the last page.
     #[oai(nullable)]
-    pub next_cursor: Option<String>,
+    pub next_cursor: Nullable<String>,
 }
 
 impl From<&SessionPage> for SessionList {
@@ -162,7 +172,7 @@ impl From<&SessionPage> for SessionList {
             // A page never holds more than the largest page size, a u32.
             count: u32::try_from(sessions.len()).unwrap_or(u32::MAX),
             sessions,
-            next_cursor: p.next_cursor.as_ref().map(ToString::to_string),
+            next_cursor: p.next_cursor.as_ref().map(ToString::to_string).into(),
         }
     }
 }

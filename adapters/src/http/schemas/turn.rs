@@ -12,9 +12,13 @@ use serde_json::Value;
 #[derive(Clone, PartialEq, Eq, Object)]
 #[oai(rename = "TurnRequest", example)]
 pub struct TurnRequestBody {
-    /// The prompt: not blank, at most the configured limit (default 256 KiB).
+    /// The prompt: not blank; with `files`, at most the configured limit (default 256 KiB).
+    #[oai(validator(min_length = 1, pattern = r"\S"))]
     pub prompt: String,
-    /// Absolute paths inside the allowed roots, listed to the agent before the prompt.
+    /// Absolute paths inside the server's `allowed_roots` (none by default, so
+    /// any path is refused until the operator configures some), listed to the
+    /// agent before the prompt.
+    #[oai(nullable)]
     pub files: Option<Vec<String>>,
 }
 
@@ -27,7 +31,7 @@ impl std::fmt::Debug for TurnRequestBody {
 
 impl Example for TurnRequestBody {
     fn example() -> Self {
-        Self { prompt: "Summarise the failing test.".into(), files: Some(vec!["/data/repo/tests/api.rs".into()]) }
+        Self { prompt: "Summarise the failing test.".into(), files: None }
     }
 }
 

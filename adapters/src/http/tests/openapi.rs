@@ -1,10 +1,11 @@
-use super::support::spawn_api;
+use super::support::{spawn_api, ApiBuilder};
 use crate::http::{openapi_json, openapi_yaml, SPEC_SERVER_URL};
 use poem::http::Method;
 use serde_json::Value;
+use std::time::Duration;
 
-/// The media type of every body the API answers with.
-const JSON: &str = "application/json; charset=utf-8";
+/// The media key of every body in the spec (the server may add `; charset=utf-8`).
+const JSON: &str = "application/json";
 
 fn operations(spec: &Value) -> Vec<(String, String, Value)> {
     let mut ops = Vec::new();
@@ -67,7 +68,7 @@ fn every_operation_has_an_id_a_tag_and_its_documented_errors() {
         } else {
             assert_eq!(op["security"][0]["bearerAuth"], serde_json::json!([]), "{id} is not secured");
             let e401 = &responses["401"];
-            assert_eq!(e401["content"][JSON]["schema"]["$ref"], "#/components/schemas/Error");
+            assert_eq!(e401["content"][JSON]["schema"]["$ref"], "#/components/schemas/ApiError");
             assert!(e401["headers"]["WWW-Authenticate"].is_object(), "{id}: 401 without WWW-Authenticate");
         }
     }
@@ -115,4 +116,88 @@ fn the_spec_has_no_schema_combinators_that_sdk_generators_mishandle() {
     for combinator in ["allOf", "anyOf", "oneOf"] {
         assert!(!spec.contains(combinator), "the spec uses {combinator}");
     }
+}
+
+fn schema(spec: &Value, name: &str) -> Value {
+    spec["components"]["schemas"][name].clone()
+}
+
+#[test]
+fn every_body_in_the_spec_is_keyed_plain_application_json() {
+    let spec = openapi_json();
+    assert!(!spec.contains("charset"), "a media key carries a charset");
+}
+
+#[test]
+fn the_spec_states_the_bounds_the_server_enforces() {
+    let spec: Value = serde_json::from_str(&openapi_json()).expect("json");
+    let limit = spec["paths"]["/sessions"]["get"]["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .find(|p| p["name"] == "limit")
+        .expect("limit")
+        .clone();
+    assert_eq!((limit["schema"]["minimum"].as_f64(), limit["schema"]["maximum"].as_f64()), (Some(1.0), Some(200.0)));
+    let run = schema(&spec, "RunRequest");
+    assert_eq!(run["properties"]["max_turns"]["minimum"].as_f64(), Some(1.0));
+    assert_eq!(run["properties"]["timeout_secs"]["minimum"].as_f64(), Some(1.0));
+    assert_eq!(run["properties"]["timeout_secs"]["maximum"].as_f64(), Some(1800.0));
+    for body in ["RunRequest", "TurnRequest"] {
+        let prompt = &schema(&spec, body)["properties"]["prompt"];
+        assert_eq!((prompt["minLength"].as_u64(), prompt["pattern"].as_str()), (Some(1), Some("\\S")), "{body}");
+    }
+    assert_eq!(schema(&spec, "CreateSessionRequest")["properties"]["meta"]["type"], "object");
+}
+
+#[test]
+fn optional_request_fields_that_take_null_say_so() {
+    let spec: Value = serde_json::from_str(&openapi_json()).expect("json");
+    for (body, field) in [
+        ("RunRequest", "model"),
+        ("RunRequest", "system_prompt"),
+        ("RunRequest", "max_turns"),
+        ("RunRequest", "timeout_secs"),
+        ("TurnRequest", "files"),
+        ("CreateSessionRequest", "meta"),
+    ] {
+        assert_eq!(schema(&spec, body)["properties"][field]["nullable"], true, "{body}.{field}");
+    }
+}
+
+#[test]
+fn response_fields_the_server_always_sends_are_required_even_when_null() {
+    let spec: Value = serde_json::from_str(&openapi_json()).expect("json");
+    for (body, field) in [
+        ("SessionView", "last_turn_at"),
+        ("SessionView", "closed_at"),
+        ("SessionView", "close_reason"),
+        ("SessionList", "next_cursor"),
+        ("RunResult", "stop_reason"),
+    ] {
+        let s = schema(&spec, body);
+        assert_eq!(s["properties"][field]["nullable"], true, "{body}.{field}");
+        assert!(s["required"].as_array().is_some_and(|r| r.contains(&Value::from(field))), "{body}.{field}");
+    }
+}
+
+#[test]
+fn the_error_schema_is_api_error_with_an_enum_of_codes() {
+    let spec: Value = serde_json::from_str(&openapi_json()).expect("json");
+    assert!(schema(&spec, "Error").is_null(), "a schema named Error shadows built-ins in generated SDKs");
+    assert_eq!(schema(&spec, "ApiError")["properties"]["code"]["$ref"], "#/components/schemas/ErrorCode");
+    let codes = schema(&spec, "ErrorCode")["enum"].clone();
+    for code in ["unauthorized", "not_found", "gone", "conflict", "invalid_request", "pool_full", "internal"] {
+        assert!(codes.as_array().is_some_and(|c| c.contains(&Value::from(code))), "{code}");
+    }
+}
+
+#[tokio::test]
+async fn the_served_spec_states_the_servers_own_run_timeout_maximum() {
+    let api = ApiBuilder::default().run_policy(|p| p.max_timeout = Duration::from_secs(600)).build().await;
+    let json = api.send(Method::GET, "/openapi.json", None, None).await;
+    let max = &json.body["components"]["schemas"]["RunRequest"]["properties"]["timeout_secs"]["maximum"];
+    assert_eq!(max.as_u64(), Some(600));
+    let yaml = api.send(Method::GET, "/openapi.yaml", None, None).await;
+    assert!(yaml.raw.contains("maximum: 600"), "{}", yaml.raw.len());
 }

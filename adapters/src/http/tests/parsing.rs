@@ -120,3 +120,21 @@ async fn a_wrong_method_is_a_json_405() {
     let r = api.send(Method::GET, "/run", Some(&api.alpha), None).await;
     assert_json_error(&r, 405, "method_not_allowed");
 }
+
+#[tokio::test]
+async fn refusals_name_the_field_once_in_a_sentence_of_their_own() {
+    let api = spawn_api().await;
+    let r = api.create(&api.alpha, serde_json::json!({"agent": "echo", "meta": [1]})).await;
+    assert_json_error(&r, 422, "invalid_request");
+    assert_eq!(r.error(), "meta: must be a JSON object");
+    for bad in [serde_json::json!(-1), serde_json::json!(0)] {
+        let r = api.run(&api.alpha, serde_json::json!({"prompt": "hi", "max_turns": bad})).await;
+        assert_eq!((r.status.as_u16(), r.error()), (422, "max_turns: must be at least 1"), "{}", r.raw);
+    }
+    for query in ["limit=abc", "limit=-3", "limit=99999999999"] {
+        let r = api.list(&api.alpha, query).await;
+        assert_eq!((r.status.as_u16(), r.error()), (422, "limit: must be a whole number between 1 and 200"), "{query}");
+    }
+    let r = api.list(&api.alpha, "limit=0").await;
+    assert_eq!((r.status.as_u16(), r.error()), (422, "limit: must be between 1 and 200"));
+}

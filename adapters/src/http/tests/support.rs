@@ -166,6 +166,12 @@ impl ApiBuilder {
         self
     }
 
+    /// Changes the `/run` policy.
+    pub fn run_policy(mut self, f: impl FnOnce(&mut RunPolicy)) -> Self {
+        f(&mut self.run_policy);
+        self
+    }
+
     /// Changes the HTTP limits.
     pub fn max_body_bytes(mut self, n: usize) -> Self {
         self.http.max_body_bytes = n;
