@@ -48,6 +48,9 @@ fn classify(err: &poem::Error) -> Problem {
 fn invalid_parameter(name: &str, reason: &str) -> Problem {
     let gist = reason.split(" (occurred while parsing").next().unwrap_or(reason);
     let gist = gist.split_once("\": ").map_or(gist, |(_, rest)| rest).trim_end_matches('.');
+    if gist.starts_with("verification failed. pattern") {
+        return Problem::unprocessable(format!("{name}: does not have the form the spec gives for it"));
+    }
     if gist.starts_with("must ") {
         // Our own parameter types already speak in sentences.
         return Problem::unprocessable(format!("{name}: {gist}"));

@@ -79,6 +79,7 @@ impl SessionsApi {
         /// Page size (default 50).
         limit: Query<Option<PageLimit>>,
         /// The `next_cursor` of the previous page.
+        #[oai(validator(pattern = r"^-?[0-9]{1,18}\.[A-Za-z0-9][A-Za-z0-9_-]{15,127}$"))]
         cursor: Query<Option<String>>,
     ) -> Result<Answer<SessionList>, ApiError<ListErrors>> {
         let req = ListRequest {

@@ -3,6 +3,7 @@
 
 mod lifecycle;
 mod operations;
+mod schemathesis;
 mod sdk;
 mod sessions;
 mod support;

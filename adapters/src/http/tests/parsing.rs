@@ -135,6 +135,8 @@ async fn refusals_name_the_field_once_in_a_sentence_of_their_own() {
         let r = api.list(&api.alpha, query).await;
         assert_eq!((r.status.as_u16(), r.error()), (422, "limit: must be a whole number between 1 and 200"), "{query}");
     }
+    let r = api.list(&api.alpha, "cursor=abc").await;
+    assert_eq!((r.status.as_u16(), r.error()), (422, "cursor: does not have the form the spec gives for it"));
     let r = api.list(&api.alpha, "limit=0").await;
     assert_eq!((r.status.as_u16(), r.error()), (422, "limit: must be between 1 and 200"));
 }
