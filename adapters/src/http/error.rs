@@ -50,6 +50,16 @@ impl Problem {
         Self::payload_too_large(format!("the request body is over the limit of {limit} bytes"))
     }
 
+    /// 408 for a request body that did not arrive in time; the connection is then closed.
+    pub fn body_timeout(limit: std::time::Duration) -> Self {
+        let secs = limit.as_secs();
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "timeout",
+            format!("the request body did not arrive within {secs} s; the connection is closed"),
+        )
+    }
+
     /// 413 with a sentence of the caller's.
     pub fn payload_too_large(message: impl Into<String>) -> Self {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)

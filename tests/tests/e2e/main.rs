@@ -1,8 +1,10 @@
 //! Black-box tests of the whole binary: the real SQLite ledger, the real
 //! acpx and the bundled echo agent, over HTTP on loopback.
 
+mod connections;
 mod lifecycle;
 mod operations;
+mod raw;
 mod sdk;
 mod sessions;
 mod support;
