@@ -89,6 +89,9 @@ pub fn build(settings: &Settings, ledger: Arc<dyn Ledger>) -> Result<Core, Strin
         max_prompt_bytes: raw.max_prompt_bytes,
         default_timeout: Duration::from_secs(raw.run_timeout_secs),
         max_timeout: Duration::from_secs(raw.run_max_timeout_secs),
+        max_concurrent_runs: raw.max_concurrent_runs,
+        max_runs_per_app: raw.max_runs_per_app,
+        ..RunPolicy::default()
     };
     Ok(Core {
         apps: Arc::new(Apps::new(ledger.clone(), clock.clone(), ids)),

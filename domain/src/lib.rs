@@ -10,6 +10,7 @@ pub mod error;
 pub mod model;
 pub mod policy;
 pub mod ports;
+pub mod run_slots;
 pub mod runs;
 pub mod sessions;
 mod turn_gate;

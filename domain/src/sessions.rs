@@ -110,7 +110,10 @@ impl Sessions {
                 })
             }
             Admission::AppQuotaReached => {
-                return Err(Error::AppQuotaReached { max_per_app: self.policy.max_sessions_per_app })
+                return Err(Error::AppQuotaReached {
+                    max_per_app: self.policy.max_sessions_per_app,
+                    retry_after_secs: self.policy.pool_retry_after.as_secs().max(1),
+                })
             }
         }
         if let Err(e) = self.runtime.open(&agent_session(&session)).await {

@@ -101,7 +101,14 @@ impl From<Error> for Problem {
                 retry_after_secs: Some(retry_after_secs),
                 ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "pool_full", message)
             },
-            Error::AppQuotaReached { .. } => Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message),
+            Error::AppQuotaReached { retry_after_secs, .. } | Error::RunQuotaReached { retry_after_secs, .. } => Self {
+                retry_after_secs: Some(retry_after_secs),
+                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+            },
+            Error::RunsFull { retry_after_secs, .. } => Self {
+                retry_after_secs: Some(retry_after_secs),
+                ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "pool_full", message)
+            },
             Error::Invalid { .. } => Self::unprocessable(message),
             Error::TooLarge { .. } => Self::payload_too_large(message),
             Error::AgentFailed { stderr_tail, .. } => {
@@ -150,7 +157,9 @@ mod tests {
             (Error::Busy, 409, "conflict"),
             (Error::AppExists("x".into()), 409, "conflict"),
             (Error::PoolFull { max_live: 2, retry_after_secs: 5 }, 503, "pool_full"),
-            (Error::AppQuotaReached { max_per_app: 1 }, 429, "rate_limited"),
+            (Error::AppQuotaReached { max_per_app: 1, retry_after_secs: 5 }, 429, "rate_limited"),
+            (Error::RunsFull { max_running: 8, retry_after_secs: 5 }, 503, "pool_full"),
+            (Error::RunQuotaReached { max_per_app: 4, retry_after_secs: 5 }, 429, "rate_limited"),
             (Error::invalid("agent", "unknown"), 422, "invalid_request"),
             (Error::TooLarge { field: "prompt".into(), got: 9, limit: 8 }, 413, "payload_too_large"),
             (Error::AgentFailed { message: "m".into(), stderr_tail: String::new() }, 502, "agent_failed"),
@@ -167,6 +176,18 @@ mod tests {
     fn an_internal_error_tells_the_client_nothing_of_its_detail() {
         let p = Problem::from(Error::Internal("disk I/O error at /var/lib/x".into()));
         assert_eq!(p.message(), "internal error");
+    }
+
+    #[test]
+    fn every_429_carries_retry_after() {
+        for e in [
+            Error::AppQuotaReached { max_per_app: 1, retry_after_secs: 5 },
+            Error::RunQuotaReached { max_per_app: 1, retry_after_secs: 5 },
+        ] {
+            let resp = Problem::from(e).into_response();
+            assert_eq!(resp.status().as_u16(), 429);
+            assert_eq!(resp.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("5"));
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! security scheme, request and response bodies with their OpenAPI docs, and
 //! the one place where a domain error becomes a status and a JSON body.
 
+mod allow;
 mod answer;
 mod api_error;
 mod auth;
@@ -22,6 +23,7 @@ mod sessions;
 #[cfg(test)]
 mod tests;
 
+use allow::{AllowHeader, AllowTable};
 use body_limit::BodyLimit;
 use clawdforge_domain::{Apps, Runs, Sessions};
 use early_auth::EarlyAuth;
@@ -108,6 +110,10 @@ fn service() -> OpenApiService<Apis, ()> {
 /// `/openapi.json` and `/docs` (Swagger UI), with body limit, JSON errors and request logging.
 pub fn api_routes(state: HttpState, cfg: HttpConfig) -> impl Endpoint<Output = Response> {
     let service = service();
+    let allow = AllowTable::from_spec(
+        &service.spec(),
+        &[("/openapi.yaml", "GET"), ("/openapi.json", "GET"), ("/docs", "GET")],
+    );
     Route::new()
         .at("/openapi.yaml", service.spec_endpoint_yaml())
         .at("/openapi.json", service.spec_endpoint())
@@ -119,6 +125,7 @@ pub fn api_routes(state: HttpState, cfg: HttpConfig) -> impl Endpoint<Output = R
         .data(state)
         // A bug must still answer in the error shape, not drop the connection.
         .with(CatchPanic::new().with_handler(|_| Problem::internal("a handler panicked")))
+        .with(AllowHeader(Arc::new(allow)))
         .with(RequestLog)
 }
 
