@@ -4,6 +4,7 @@ use crate::config::{LedgerChoice, Settings};
 use clawdforge_adapters::clock::SystemClock;
 use clawdforge_adapters::ids::RandomIds;
 use clawdforge_adapters::ledger::{MemoryLedger, SqliteLedger};
+use clawdforge_adapters::paths::CanonicalPaths;
 use clawdforge_adapters::runner::claude::{ClaudeConfig, ClaudeRunner};
 use clawdforge_adapters::runtime::acpx::{AcpxConfig, AcpxRuntime, AgentCommand, PermissionMode};
 use clawdforge_adapters::runtime::noop::NoopRuntime;
@@ -80,10 +81,16 @@ pub fn build(settings: &Settings, ledger: Arc<dyn Ledger>) -> Result<Core, Strin
         session_hard_ttl: Duration::from_secs(raw.session_hard_ttl_secs),
         turn_timeout: Duration::from_secs(raw.turn_timeout_secs),
         max_prompt_bytes: raw.max_prompt_bytes,
-        allowed_roots: raw.allowed_roots.iter().map(|p| p.display().to_string()).collect(),
+        // Resolved like the files checked against them (a root may itself be a symlink).
+        allowed_roots: raw
+            .allowed_roots
+            .iter()
+            .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()).display().to_string())
+            .collect(),
         ..SessionPolicy::default()
     };
-    let sessions = Sessions::new(ledger.clone(), runtime, clock.clone(), ids.clone(), policy);
+    let sessions =
+        Sessions::new(ledger.clone(), runtime, clock.clone(), ids.clone(), policy).with_paths(Arc::new(CanonicalPaths));
     let runner = Arc::new(ClaudeRunner::new(ClaudeConfig { claude_bin: raw.claude_bin.clone() }));
     let run_policy = RunPolicy {
         max_prompt_bytes: raw.max_prompt_bytes,

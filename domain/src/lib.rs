@@ -7,6 +7,7 @@
 
 pub mod apps;
 pub mod error;
+pub mod files;
 pub mod model;
 pub mod policy;
 pub mod ports;

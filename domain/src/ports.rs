@@ -163,3 +163,23 @@ pub trait IdSource: Send + Sync {
     /// A new bearer token with at least 128 random bits.
     fn token(&self) -> ApiToken;
 }
+
+/// Where a client's path really leads: the filesystem's answer, symlinks
+/// followed, so the allowed-roots check holds for the real file.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait PathResolver: Send + Sync {
+    /// The absolute path with every symlink resolved; `None` when nothing is there.
+    async fn resolve(&self, path: &str) -> Option<String>;
+}
+
+/// The resolver of a world without symlinks: every path is itself (unit tests, `noop` setups).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PathsAsGiven;
+
+#[async_trait]
+impl PathResolver for PathsAsGiven {
+    async fn resolve(&self, path: &str) -> Option<String> {
+        Some(path.to_owned())
+    }
+}

@@ -6,7 +6,7 @@ use crate::model::{
     Prompt, Session, SessionId, SessionPage, StatusFilter, Turn, TurnInput,
 };
 use crate::policy::SessionPolicy;
-use crate::ports::{AgentRuntime, AgentSession, Clock, IdSource, IgnoreUpdates, Ledger};
+use crate::ports::{AgentRuntime, AgentSession, Clock, IdSource, IgnoreUpdates, Ledger, PathResolver, PathsAsGiven};
 use crate::turn_gate::TurnGate;
 use futures::future::{select, Either};
 use serde_json::{json, Value};
@@ -69,6 +69,7 @@ pub struct Sessions {
     ids: Arc<dyn IdSource>,
     policy: SessionPolicy,
     gate: TurnGate,
+    paths: Arc<dyn PathResolver>,
 }
 
 impl Sessions {
@@ -80,7 +81,13 @@ impl Sessions {
         ids: Arc<dyn IdSource>,
         policy: SessionPolicy,
     ) -> Self {
-        Self { ledger, runtime, clock, ids, policy, gate: TurnGate::default() }
+        Self { ledger, runtime, clock, ids, policy, gate: TurnGate::default(), paths: Arc::new(PathsAsGiven) }
+    }
+
+    /// Resolves turns' `files` through `paths` (the filesystem) instead of taking them as given.
+    pub fn with_paths(mut self, paths: Arc<dyn PathResolver>) -> Self {
+        self.paths = paths;
+        self
     }
 
     /// The policy in force.
@@ -141,6 +148,7 @@ impl Sessions {
     pub async fn turn(&self, app: &AppName, id: &str, req: TurnRequest) -> Result<Turn, Error> {
         let input = self.validate_turn(req)?;
         let session = self.get(app, id).await?;
+        let input = self.resolve_turn_files(input).await?;
         session.admit_turn()?;
         let _permit = {
             let enter = pin!(self.gate.enter(&session.id));
@@ -291,11 +299,27 @@ impl Sessions {
             if !crate::model::path_is_allowed(f, &self.policy.allowed_roots) {
                 return Err(Error::invalid(
                     format!("files[{i}]"),
-                    format!("{f:?} is not an absolute path without '..' inside the allowed roots"),
+                    "is not an absolute path without '..' inside the allowed roots",
                 ));
             }
         }
         Ok(TurnInput { prompt, files: req.files })
+    }
+
+    /// The files as the filesystem resolves them; the prompt limit then holds
+    /// for the whole message the agent receives, files included.
+    async fn resolve_turn_files(&self, input: TurnInput) -> Result<TurnInput, Error> {
+        let files = crate::files::resolve_files(self.paths.as_ref(), &self.policy.allowed_roots, &input.files).await?;
+        let input = TurnInput { files, ..input };
+        let size = input.message().len();
+        if size > self.policy.max_prompt_bytes {
+            return Err(Error::TooLarge {
+                field: "the message (prompt and files)".into(),
+                got: size,
+                limit: self.policy.max_prompt_bytes,
+            });
+        }
+        Ok(input)
     }
 
     fn agent_list(&self) -> String {

@@ -20,10 +20,8 @@ impl AllowTable {
         let mut rows = Vec::new();
         if let Some(paths) = spec.get("paths").and_then(|p| p.as_object()) {
             for (path, ops) in paths {
-                let mut methods: Vec<String> = ops
-                    .as_object()
-                    .map(|o| o.keys().map(|m| m.to_ascii_uppercase()).collect())
-                    .unwrap_or_default();
+                let mut methods: Vec<String> =
+                    ops.as_object().map(|o| o.keys().map(|m| m.to_ascii_uppercase()).collect()).unwrap_or_default();
                 methods.sort_by_key(|m| ORDER.iter().position(|o| o == m).unwrap_or(ORDER.len()));
                 rows.push((segments(path), methods.join(", ")));
             }

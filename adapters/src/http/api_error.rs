@@ -111,7 +111,10 @@ fn describe(status: u16) -> MetaResponse {
             Some(("Retry-After", "Seconds after which a retry may succeed.")),
         ),
         502 => ("The agent failed; the session stays open and usable.", None),
-        503 => ("The session pool, or the gateway's pool of running jobs, is full.", Some(("Retry-After", "Seconds after which a retry may succeed."))),
+        503 => (
+            "The session pool, or the gateway's pool of running jobs, is full.",
+            Some(("Retry-After", "Seconds after which a retry may succeed.")),
+        ),
         504 => ("The agent did not finish within the turn timeout; the turn was cancelled.", None),
         _ => ("Internal error; the details are in the gateway's log.", None),
     };

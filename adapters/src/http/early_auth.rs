@@ -55,7 +55,8 @@ impl<E: Endpoint> Endpoint for EarlyAuthEndpoint<E> {
             // Invariant of `api_routes`: the state is mounted as request data.
             let state =
                 req.data::<HttpState>().ok_or_else(|| Problem::internal("HttpState is not mounted on the route"))?;
-            let app = state.apps.authenticate(&ApiToken::new(bearer.token().to_owned())).await.map_err(Problem::from)?;
+            let app =
+                state.apps.authenticate(&ApiToken::new(bearer.token().to_owned())).await.map_err(Problem::from)?;
             req.extensions_mut().insert(EarlyApp(app));
         }
         self.inner.call(req).await

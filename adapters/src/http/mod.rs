@@ -70,10 +70,7 @@ impl HttpConfig {
     /// Room for a prompt of `max_prompt_bytes` even if JSON escaping doubles it,
     /// plus 64 KiB for the other fields (`meta` is at most 16 KiB).
     pub fn for_max_prompt(max_prompt_bytes: usize) -> Self {
-        Self {
-            max_body_bytes: max_prompt_bytes.saturating_mul(2).saturating_add(64 * 1024),
-            ..Self::default()
-        }
+        Self { max_body_bytes: max_prompt_bytes.saturating_mul(2).saturating_add(64 * 1024), ..Self::default() }
     }
 }
 
@@ -110,10 +107,8 @@ fn service() -> OpenApiService<Apis, ()> {
 /// `/openapi.json` and `/docs` (Swagger UI), with body limit, JSON errors and request logging.
 pub fn api_routes(state: HttpState, cfg: HttpConfig) -> impl Endpoint<Output = Response> {
     let service = service();
-    let allow = AllowTable::from_spec(
-        &service.spec(),
-        &[("/openapi.yaml", "GET"), ("/openapi.json", "GET"), ("/docs", "GET")],
-    );
+    let allow =
+        AllowTable::from_spec(&service.spec(), &[("/openapi.yaml", "GET"), ("/openapi.json", "GET"), ("/docs", "GET")]);
     Route::new()
         .at("/openapi.yaml", service.spec_endpoint_yaml())
         .at("/openapi.json", service.spec_endpoint())

@@ -88,7 +88,8 @@ async fn an_anonymous_large_post_is_refused_before_its_body_is_read() {
     let server = instance.start();
     let mut s = connect(&server.base);
     // 50 MB announced, not one byte of it sent: the answer cannot wait for it.
-    let head = "POST /sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 52428800\r\n\r\n";
+    let head =
+        "POST /sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 52428800\r\n\r\n";
     assert!(send(&mut s, head.as_bytes()));
     let (status, head, body) = read_response(&mut s, LONG).expect("an answer without the body");
     assert_eq!(status, 401, "{body}");

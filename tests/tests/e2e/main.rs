@@ -3,6 +3,7 @@
 
 mod caps;
 mod connections;
+mod files;
 mod lifecycle;
 mod operations;
 mod raw;
