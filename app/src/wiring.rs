@@ -59,14 +59,17 @@ pub fn build(settings: &Settings, ledger: Arc<dyn Ledger>) -> Result<Core, Strin
         .map_err(|_| format!("invalid configuration: permission_mode {:?} is not supported", raw.permission_mode))?;
     let acpx = (raw.agent_runtime == "acpx")
         .then(|| -> Result<_, String> {
-            Ok(Arc::new(AcpxRuntime::new(AcpxConfig {
-                acpx_bin: acpx_bin(settings),
-                workspace_root: absolute(&settings.workspace_root)?,
-                state_home: absolute(&settings.acpx_home)?,
-                agents: agents.clone(),
-                permissions,
-                queue_ttl_secs: raw.acpx_queue_ttl_secs,
-            })))
+            Ok(Arc::new(
+                AcpxRuntime::new(AcpxConfig {
+                    acpx_bin: acpx_bin(settings),
+                    workspace_root: absolute(&settings.workspace_root)?,
+                    state_home: absolute(&settings.acpx_home)?,
+                    agents: agents.clone(),
+                    permissions,
+                    queue_ttl_secs: raw.acpx_queue_ttl_secs,
+                })
+                .with_max_turn_output(raw.max_turn_output_bytes),
+            ))
         })
         .transpose()?;
     let runtime: Arc<dyn AgentRuntime> = match &acpx {

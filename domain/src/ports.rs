@@ -56,6 +56,12 @@ pub trait Ledger: Send + Sync {
     ) -> Result<bool, LedgerError>;
     /// A session's turns, by index.
     async fn turns(&self, id: &SessionId) -> Result<Vec<Turn>, LedgerError>;
+    /// At most `limit` of a session's turns with an index above `after`, by index.
+    /// The default reads them all; a backend SHOULD read only the page.
+    async fn turns_page(&self, id: &SessionId, after: u32, limit: u32) -> Result<Vec<Turn>, LedgerError> {
+        let turns = self.turns(id).await?;
+        Ok(turns.into_iter().filter(|t| t.index > after).take(limit as usize).collect())
+    }
     /// A session's audit events, in order of writing.
     async fn events(&self, id: &SessionId) -> Result<Vec<AuditEvent>, LedgerError>;
     /// Open sessions whose last activity (`last_turn_at`, else `created_at`) is before `before`.

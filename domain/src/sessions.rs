@@ -13,6 +13,9 @@ use serde_json::{json, Value};
 use std::pin::pin;
 use std::sync::Arc;
 
+mod turn_pages;
+pub use turn_pages::{restore_text, text_of, TurnPage, TurnsRequest};
+
 /// What a create request carries, still unvalidated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewSession {
@@ -183,7 +186,11 @@ impl Sessions {
                 let detail =
                     json!({ "turn_index": turn.index, "stop_reason": turn.stop_reason, "duration_ms": duration_ms });
                 let event = AuditEvent { kind: AuditKind::Turn, at: turn.completed_at(), detail };
+                // Stored without its text: the text is in the events, and is derived again when read.
+                let mut turn = turn;
+                let text = turn_pages::without_text(&mut turn);
                 self.ledger.record_turn(&session.id, &turn, &event).await?;
+                turn.text = text;
                 Ok(turn)
             }
             Err(e) => {
@@ -245,7 +252,9 @@ impl Sessions {
     /// The session's completed turns.
     pub async fn turns(&self, app: &AppName, id: &str) -> Result<Vec<Turn>, Error> {
         let session = self.get(app, id).await?;
-        Ok(self.ledger.turns(&session.id).await?)
+        let mut turns = self.ledger.turns(&session.id).await?;
+        turns.iter_mut().for_each(restore_text);
+        Ok(turns)
     }
 
     /// The session's audit trail.

@@ -41,6 +41,10 @@ error_set!(
     SessionErrors: 401, 404, 500
 );
 error_set!(
+    /// `listTurns`: a bad query parameter, or no such session.
+    TurnListErrors: 401, 404, 422, 500
+);
+error_set!(
     /// `listSessions`: a bad query parameter.
     ListErrors: 401, 422, 500
 );

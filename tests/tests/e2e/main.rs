@@ -6,6 +6,7 @@ mod connections;
 mod files;
 mod lifecycle;
 mod operations;
+mod output;
 mod raw;
 mod sdk;
 mod sessions;
