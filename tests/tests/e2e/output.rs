@@ -2,7 +2,6 @@
 //! and read back a page at a time (SPEC: Operations, v0.3).
 
 use crate::support::Instance;
-use reqwest::Method;
 use serde_json::Value;
 
 #[tokio::test]
