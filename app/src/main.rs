@@ -26,6 +26,10 @@ fn main() -> ExitCode {
 }
 
 fn run_with_config(cli: Cli) -> ExitCode {
+    // Everything the gateway writes (data directory, ledger and its -wal/-shm,
+    // workspaces, acpx's state, what agents write) is private to its user,
+    // whatever umask it was started with. Children inherit it.
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     let settings = match config::Config::load(cli.global.config.as_deref(), &cli.overrides()).and_then(|c| c.check()) {
         Ok(s) => s,
         Err(e) => {

@@ -6,7 +6,9 @@ use clawdforge_adapters::ids::RandomIds;
 use clawdforge_adapters::ledger::{MemoryLedger, SqliteLedger};
 use clawdforge_adapters::paths::CanonicalPaths;
 use clawdforge_adapters::runner::claude::{ClaudeConfig, ClaudeRunner};
-use clawdforge_adapters::runtime::acpx::{AcpxConfig, AcpxRuntime, AgentCommand, PermissionMode};
+use clawdforge_adapters::runtime::acpx::{
+    builtin_is_installed, installed_executable, AcpxConfig, AcpxRuntime, AgentCommand, PermissionMode,
+};
 use clawdforge_adapters::runtime::noop::NoopRuntime;
 use clawdforge_domain::model::AgentName;
 use clawdforge_domain::ports::{AgentRuntime, Clock, IdSource, Ledger};
@@ -37,8 +39,20 @@ pub fn open_ledger(settings: &Settings) -> Result<Arc<dyn Ledger>, String> {
                 std::fs::create_dir_all(dir)
                     .map_err(|e| format!("cannot create the ledger directory {}: {e}", dir.display()))?;
             }
-            Ok(Arc::new(SqliteLedger::open(path).map_err(|e| e.to_string())?))
+            let ledger = SqliteLedger::open(path).map_err(|e| e.to_string())?;
+            make_private(path);
+            Ok(Arc::new(ledger))
         }
+    }
+}
+
+/// A ledger file created by an older version is made private too (new ones are, by the umask).
+fn make_private(ledger: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = ledger.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600));
     }
 }
 
@@ -113,8 +127,18 @@ pub fn build(settings: &Settings, ledger: Arc<dyn Ledger>) -> Result<Core, Strin
 
 /// acpx's built-ins, the configured custom agents, and the bundled `echo` agent.
 fn agent_commands(settings: &Settings) -> Result<BTreeMap<String, AgentCommand>, String> {
-    let mut agents: BTreeMap<String, AgentCommand> =
-        settings.raw.builtin_agents.iter().map(|n| (n.clone(), AgentCommand::Builtin(n.clone()))).collect();
+    // A built-in that acpx would download on demand is not offered: a client
+    // request must not set off a download (README: built-in agents).
+    let path = std::env::var_os("PATH");
+    let mut agents: BTreeMap<String, AgentCommand> = BTreeMap::new();
+    for name in &settings.raw.builtin_agents {
+        if builtin_is_installed(name, path.as_deref()) {
+            agents.insert(name.clone(), AgentCommand::Builtin(name.clone()));
+        } else {
+            let exe = installed_executable(name).unwrap_or_default();
+            tracing::warn!(agent = %name, executable = exe, "built-in agent not offered: its executable is not on the PATH");
+        }
+    }
     if !settings.raw.agents.contains_key("echo") {
         let exe = std::env::current_exe().map_err(|e| format!("cannot locate the clawdforge binary: {e}"))?;
         agents.insert("echo".into(), AgentCommand::Custom(format!("{} echo-agent", exe.display())));

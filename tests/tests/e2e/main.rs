@@ -3,6 +3,7 @@
 
 mod caps;
 mod connections;
+mod disk;
 mod files;
 mod lifecycle;
 mod operations;

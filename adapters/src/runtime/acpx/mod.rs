@@ -6,13 +6,16 @@
 //! private to this gateway, in its own process group so a timeout can kill
 //! all of it. Prompts go on stdin, never in argv, and are never logged.
 
+mod builtin;
 mod command;
 mod config;
 mod exit;
 mod lines;
+mod records;
 mod stream;
 mod turn;
 
+pub use builtin::{builtin_is_installed, installed_executable};
 pub use config::{AcpxConfig, AgentCommand, PermissionMode, UnknownPermissionMode};
 
 use crate::process::{collect, group_command, kill_group, REAP_LIMIT};
@@ -259,6 +262,10 @@ impl AgentRuntime for AcpxRuntime {
 
     async fn discard(&self, session: &AgentSession) -> Result<(), RuntimeError> {
         let dir = self.session_dir(session)?;
+        // acpx's records hold the session's prompts: they go with the workspace.
+        if let Err(e) = records::remove_session_records(&self.config.state_home, session.id.as_str()).await {
+            tracing::warn!(session = %session.id, error = %e, "cannot remove acpx's records of the session");
+        }
         match tokio::fs::remove_dir_all(&dir).await {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                 Err(failed(format!("cannot remove {}: {e}", dir.display())))
