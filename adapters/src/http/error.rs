@@ -2,6 +2,7 @@
 //! `code` and the `{ok: false, code, error}` body.
 
 use super::schemas::ErrorBody;
+use super::scrub::{scrub, stderr_for_client};
 use clawdforge_domain::Error;
 use poem::http::{header, HeaderValue, StatusCode};
 use poem::{IntoResponse, Response};
@@ -13,11 +14,17 @@ pub struct Problem {
     code: &'static str,
     message: String,
     retry_after_secs: Option<u64>,
+    /// What the request's log line carries beyond the client's sentence.
+    detail: Option<String>,
 }
+
+/// The full detail of a failure, handed from the answer to the request's log line.
+#[derive(Debug, Clone)]
+pub struct LogDetail(pub String);
 
 impl Problem {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), retry_after_secs: None }
+        Self { status, code, message: message.into(), retry_after_secs: None, detail: None }
     }
 
     /// 400: the request could not be read at all (not JSON, wrong content type).
@@ -112,12 +119,18 @@ impl From<Error> for Problem {
             Error::Invalid { .. } => Self::unprocessable(message),
             Error::TooLarge { .. } => Self::payload_too_large(message),
             Error::AgentFailed { stderr_tail, .. } => {
-                // SPEC: the agent's message goes into the error with the tail of its stderr.
-                let tail = stderr_tail.trim();
+                // SPEC: the agent's message goes into the error with the tail of its stderr;
+                // the client reads it scrubbed and short, the log gets all of it.
+                let detail = format!("{message}; stderr: {}", stderr_tail.trim());
+                let tail = stderr_for_client(&stderr_tail);
+                let message = scrub(&message);
                 let message = if tail.is_empty() { message } else { format!("{message}; stderr: {tail}") };
-                Self::new(StatusCode::BAD_GATEWAY, "agent_failed", message)
+                Self { detail: Some(detail), ..Self::new(StatusCode::BAD_GATEWAY, "agent_failed", message) }
             }
-            Error::Timeout { .. } => Self::new(StatusCode::GATEWAY_TIMEOUT, "timeout", message),
+            Error::Timeout { stderr_tail, .. } => Self {
+                detail: Some(format!("{message}; stderr: {}", stderr_tail.trim())),
+                ..Self::new(StatusCode::GATEWAY_TIMEOUT, "timeout", message)
+            },
             Error::Internal(detail) => Self::internal(&detail),
         }
     }
@@ -133,13 +146,22 @@ impl IntoResponse for Problem {
         if let Some(secs) = self.retry_after_secs {
             resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
+        if let Some(detail) = self.detail {
+            resp.extensions_mut().insert(LogDetail(detail));
+        }
         resp
     }
 }
 
 impl From<Problem> for poem::Error {
     fn from(p: Problem) -> Self {
-        poem::Error::from_response(p.into_response())
+        let detail = p.detail.clone();
+        let mut err = poem::Error::from_response(p.into_response());
+        // poem gives an error's response the error's extensions, not its own.
+        if let Some(detail) = detail {
+            err.set_data(LogDetail(detail));
+        }
+        err
     }
 }
 
@@ -170,6 +192,24 @@ mod tests {
             let p = Problem::from(e.clone());
             assert_eq!((p.status().as_u16(), p.code()), (status, code), "{e:?}");
         }
+    }
+
+    #[test]
+    fn an_agent_failure_shows_no_server_path_or_id_and_only_the_end_of_stderr() {
+        let e = Error::AgentFailed {
+            message: "cannot create /srv/cf/workspaces/other/lT-9v2ZBG0q5vhZahfSV2g: denied".into(),
+            stderr_tail: format!("{}last words from /opt/agent/bin\n", "x\n".repeat(4000)),
+        };
+        let resp = Problem::from(e).into_response();
+        let detail = resp.extensions().get::<LogDetail>().map(|d| d.0.clone()).unwrap_or_default();
+        assert!(detail.contains("/srv/cf/workspaces/other"), "the log keeps it all");
+        let p = Problem::from(Error::AgentFailed {
+            message: "cannot create /srv/cf/workspaces/other/lT-9v2ZBG0q5vhZahfSV2g: denied".into(),
+            stderr_tail: format!("{}last words from /opt/agent/bin\n", "x\n".repeat(4000)),
+        });
+        assert!(p.message().starts_with("agent failed: cannot create <path>: denied; stderr: "), "{}", p.message());
+        assert!(p.message().ends_with("last words from <path>"), "{}", p.message());
+        assert!(!p.message().contains("other") && p.message().len() < 2200, "{}", p.message());
     }
 
     #[test]

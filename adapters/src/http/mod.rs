@@ -17,6 +17,7 @@ mod logging;
 mod rejection;
 mod run;
 mod schemas;
+mod scrub;
 mod server;
 mod sessions;
 

@@ -4,6 +4,7 @@
 mod caps;
 mod connections;
 mod disk;
+mod errors;
 mod files;
 mod lifecycle;
 mod operations;
