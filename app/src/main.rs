@@ -1,6 +1,7 @@
 //! clawdforge: the binary. Parses the CLI, loads the configuration and hands
 //! off to the composition root.
 
+mod allocator;
 mod cli;
 mod commands;
 mod config;
@@ -14,6 +15,9 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Serve { .. }) {
+        allocator::tune_and_reexec();
+    }
     match cli.command {
         // The echo agent speaks ACP on stdout: no logging, no config.
         Command::EchoAgent(args) => echo::run(args),
