@@ -143,3 +143,17 @@ async fn beyond_max_connections_a_new_connection_waits_while_admitted_ones_are_s
     let (b_closed, _) = closed_within(&mut b, Duration::from_millis(50));
     assert!(a_closed || b_closed, "the third connection was served before a slot was free");
 }
+
+#[tokio::test]
+async fn a_request_that_runs_longer_than_the_header_timeout_is_answered() {
+    let instance = Instance::new("header_timeout_secs = 1\n");
+    let server = instance.start();
+    let token = server.token();
+    let piddir = instance.dir.path().join("pids");
+    std::fs::create_dir(&piddir).expect("piddir");
+    let prompt = format!("mode:sleep piddir:{} tag:x secs:3", piddir.display());
+    let r = server
+        .call(reqwest::Method::POST, "/run", Some(&token), Some(serde_json::json!({ "prompt": prompt })))
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+}
