@@ -152,8 +152,7 @@ async fn a_request_that_runs_longer_than_the_header_timeout_is_answered() {
     let piddir = instance.dir.path().join("pids");
     std::fs::create_dir(&piddir).expect("piddir");
     let prompt = format!("mode:sleep piddir:{} tag:x secs:3", piddir.display());
-    let r = server
-        .call(reqwest::Method::POST, "/run", Some(&token), Some(serde_json::json!({ "prompt": prompt })))
-        .await;
+    let r =
+        server.call(reqwest::Method::POST, "/run", Some(&token), Some(serde_json::json!({ "prompt": prompt }))).await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.body);
 }
