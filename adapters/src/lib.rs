@@ -7,6 +7,7 @@ pub mod echo_agent;
 pub mod http;
 pub mod ids;
 pub mod ledger;
+pub mod paths;
 pub(crate) mod process;
 pub mod runner;
 pub mod runtime;

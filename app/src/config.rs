@@ -64,6 +64,18 @@ pub struct Config {
     pub shutdown_grace_secs: u64,
     /// `text` or `json` log lines.
     pub log_format: String,
+    /// How long a request's headers may take to arrive (and an idle keep-alive connection may wait).
+    pub header_timeout_secs: u64,
+    /// How long a request's body may take to arrive.
+    pub body_timeout_secs: u64,
+    /// Connections served at once; more wait to be accepted.
+    pub max_connections: usize,
+    /// `/run` jobs running at once across all apps (beyond: 503).
+    pub max_concurrent_runs: u32,
+    /// `/run` jobs running at once per app (beyond: 429).
+    pub max_runs_per_app: u32,
+    /// The most output a turn may produce before its agent is stopped.
+    pub max_turn_output_bytes: usize,
 }
 
 impl Default for Config {
@@ -94,6 +106,12 @@ impl Default for Config {
             run_max_timeout_secs: 1800,
             shutdown_grace_secs: 30,
             log_format: "text".into(),
+            header_timeout_secs: 10,
+            body_timeout_secs: 30,
+            max_connections: 1024,
+            max_concurrent_runs: 8,
+            max_runs_per_app: 4,
+            max_turn_output_bytes: 8 * 1024 * 1024,
         }
     }
 }
@@ -195,6 +213,12 @@ impl Config {
             ("max_prompt_bytes", self.max_prompt_bytes as u64),
             ("run_timeout_secs", self.run_timeout_secs),
             ("run_max_timeout_secs", self.run_max_timeout_secs),
+            ("header_timeout_secs", self.header_timeout_secs),
+            ("body_timeout_secs", self.body_timeout_secs),
+            ("max_connections", self.max_connections as u64),
+            ("max_concurrent_runs", u64::from(self.max_concurrent_runs)),
+            ("max_runs_per_app", u64::from(self.max_runs_per_app)),
+            ("max_turn_output_bytes", self.max_turn_output_bytes as u64),
         ] {
             if v == 0 {
                 return bad(key, "must be at least 1".into());

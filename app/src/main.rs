@@ -1,6 +1,7 @@
 //! clawdforge: the binary. Parses the CLI, loads the configuration and hands
 //! off to the composition root.
 
+mod allocator;
 mod cli;
 mod commands;
 mod config;
@@ -14,6 +15,9 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Serve { .. }) {
+        allocator::tune_and_reexec();
+    }
     match cli.command {
         // The echo agent speaks ACP on stdout: no logging, no config.
         Command::EchoAgent(args) => echo::run(args),
@@ -26,6 +30,10 @@ fn main() -> ExitCode {
 }
 
 fn run_with_config(cli: Cli) -> ExitCode {
+    // Everything the gateway writes (data directory, ledger and its -wal/-shm,
+    // workspaces, acpx's state, what agents write) is private to its user,
+    // whatever umask it was started with. Children inherit it.
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     let settings = match config::Config::load(cli.global.config.as_deref(), &cli.overrides()).and_then(|c| c.check()) {
         Ok(s) => s,
         Err(e) => {

@@ -2,10 +2,8 @@
 
 use crate::config::Settings;
 use crate::wiring;
-use clawdforge_adapters::http::{api_routes, HttpConfig, HttpState};
+use clawdforge_adapters::http::{api_routes, serve as serve_http, ConnectionLimits, HttpConfig, HttpState};
 use clawdforge_domain::Sessions;
-use poem::listener::{Acceptor, Listener, TcpListener};
-use poem::Server;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::{info, warn};
@@ -31,12 +29,11 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         println!("created app {name}; its bearer token (shown once, store it now):");
         println!("{}", token.expose());
     }
-    let acceptor = TcpListener::bind(settings.listen)
-        .into_acceptor()
+    let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
-    let bound = acceptor.local_addr().first().map(ToString::to_string).unwrap_or_else(|| settings.listen.to_string());
-    println!("clawdforge {} listening on http://{}", env!("CARGO_PKG_VERSION"), bound.trim_start_matches("socket://"));
+    let bound = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| settings.listen.to_string());
+    println!("clawdforge {} listening on http://{bound}", env!("CARGO_PKG_VERSION"));
 
     let sweeper =
         tokio::spawn(sweep_forever(core.sessions.clone(), Duration::from_secs(settings.raw.sweep_interval_secs)));
@@ -46,11 +43,16 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         runs: core.runs.clone(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
     };
-    let http = HttpConfig::for_max_prompt(settings.raw.max_prompt_bytes);
+    let http = HttpConfig {
+        body_timeout: Duration::from_secs(settings.raw.body_timeout_secs),
+        ..HttpConfig::for_max_prompt(settings.raw.max_prompt_bytes)
+    };
+    let limits = ConnectionLimits {
+        header_timeout: Duration::from_secs(settings.raw.header_timeout_secs),
+        max_connections: settings.raw.max_connections,
+    };
     let grace = Duration::from_secs(settings.raw.shutdown_grace_secs);
-    let result = Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(api_routes(state, http), shutdown_signal(), Some(grace))
-        .await;
+    let result = serve_http(listener, api_routes(state, http), limits, shutdown_signal(), grace).await;
     sweeper.abort();
     core.wait_idle().await;
     info!("stopped");

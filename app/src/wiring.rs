@@ -4,8 +4,11 @@ use crate::config::{LedgerChoice, Settings};
 use clawdforge_adapters::clock::SystemClock;
 use clawdforge_adapters::ids::RandomIds;
 use clawdforge_adapters::ledger::{MemoryLedger, SqliteLedger};
+use clawdforge_adapters::paths::CanonicalPaths;
 use clawdforge_adapters::runner::claude::{ClaudeConfig, ClaudeRunner};
-use clawdforge_adapters::runtime::acpx::{AcpxConfig, AcpxRuntime, AgentCommand, PermissionMode};
+use clawdforge_adapters::runtime::acpx::{
+    builtin_is_installed, installed_executable, AcpxConfig, AcpxRuntime, AgentCommand, PermissionMode,
+};
 use clawdforge_adapters::runtime::noop::NoopRuntime;
 use clawdforge_domain::model::AgentName;
 use clawdforge_domain::ports::{AgentRuntime, Clock, IdSource, Ledger};
@@ -36,8 +39,20 @@ pub fn open_ledger(settings: &Settings) -> Result<Arc<dyn Ledger>, String> {
                 std::fs::create_dir_all(dir)
                     .map_err(|e| format!("cannot create the ledger directory {}: {e}", dir.display()))?;
             }
-            Ok(Arc::new(SqliteLedger::open(path).map_err(|e| e.to_string())?))
+            let ledger = SqliteLedger::open(path).map_err(|e| e.to_string())?;
+            make_private(path);
+            Ok(Arc::new(ledger))
         }
+    }
+}
+
+/// A ledger file created by an older version is made private too (new ones are, by the umask).
+fn make_private(ledger: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = ledger.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600));
     }
 }
 
@@ -58,14 +73,17 @@ pub fn build(settings: &Settings, ledger: Arc<dyn Ledger>) -> Result<Core, Strin
         .map_err(|_| format!("invalid configuration: permission_mode {:?} is not supported", raw.permission_mode))?;
     let acpx = (raw.agent_runtime == "acpx")
         .then(|| -> Result<_, String> {
-            Ok(Arc::new(AcpxRuntime::new(AcpxConfig {
-                acpx_bin: acpx_bin(settings),
-                workspace_root: absolute(&settings.workspace_root)?,
-                state_home: absolute(&settings.acpx_home)?,
-                agents: agents.clone(),
-                permissions,
-                queue_ttl_secs: raw.acpx_queue_ttl_secs,
-            })))
+            Ok(Arc::new(
+                AcpxRuntime::new(AcpxConfig {
+                    acpx_bin: acpx_bin(settings),
+                    workspace_root: absolute(&settings.workspace_root)?,
+                    state_home: absolute(&settings.acpx_home)?,
+                    agents: agents.clone(),
+                    permissions,
+                    queue_ttl_secs: raw.acpx_queue_ttl_secs,
+                })
+                .with_max_turn_output(raw.max_turn_output_bytes),
+            ))
         })
         .transpose()?;
     let runtime: Arc<dyn AgentRuntime> = match &acpx {
@@ -80,15 +98,24 @@ pub fn build(settings: &Settings, ledger: Arc<dyn Ledger>) -> Result<Core, Strin
         session_hard_ttl: Duration::from_secs(raw.session_hard_ttl_secs),
         turn_timeout: Duration::from_secs(raw.turn_timeout_secs),
         max_prompt_bytes: raw.max_prompt_bytes,
-        allowed_roots: raw.allowed_roots.iter().map(|p| p.display().to_string()).collect(),
+        // Resolved like the files checked against them (a root may itself be a symlink).
+        allowed_roots: raw
+            .allowed_roots
+            .iter()
+            .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()).display().to_string())
+            .collect(),
         ..SessionPolicy::default()
     };
-    let sessions = Sessions::new(ledger.clone(), runtime, clock.clone(), ids.clone(), policy);
+    let sessions =
+        Sessions::new(ledger.clone(), runtime, clock.clone(), ids.clone(), policy).with_paths(Arc::new(CanonicalPaths));
     let runner = Arc::new(ClaudeRunner::new(ClaudeConfig { claude_bin: raw.claude_bin.clone() }));
     let run_policy = RunPolicy {
         max_prompt_bytes: raw.max_prompt_bytes,
         default_timeout: Duration::from_secs(raw.run_timeout_secs),
         max_timeout: Duration::from_secs(raw.run_max_timeout_secs),
+        max_concurrent_runs: raw.max_concurrent_runs,
+        max_runs_per_app: raw.max_runs_per_app,
+        ..RunPolicy::default()
     };
     Ok(Core {
         apps: Arc::new(Apps::new(ledger.clone(), clock.clone(), ids)),
@@ -100,8 +127,18 @@ pub fn build(settings: &Settings, ledger: Arc<dyn Ledger>) -> Result<Core, Strin
 
 /// acpx's built-ins, the configured custom agents, and the bundled `echo` agent.
 fn agent_commands(settings: &Settings) -> Result<BTreeMap<String, AgentCommand>, String> {
-    let mut agents: BTreeMap<String, AgentCommand> =
-        settings.raw.builtin_agents.iter().map(|n| (n.clone(), AgentCommand::Builtin(n.clone()))).collect();
+    // A built-in that acpx would download on demand is not offered: a client
+    // request must not set off a download (README: built-in agents).
+    let path = std::env::var_os("PATH");
+    let mut agents: BTreeMap<String, AgentCommand> = BTreeMap::new();
+    for name in &settings.raw.builtin_agents {
+        if builtin_is_installed(name, path.as_deref()) {
+            agents.insert(name.clone(), AgentCommand::Builtin(name.clone()));
+        } else {
+            let exe = installed_executable(name).unwrap_or_default();
+            tracing::warn!(agent = %name, executable = exe, "built-in agent not offered: its executable is not on the PATH");
+        }
+    }
     if !settings.raw.agents.contains_key("echo") {
         let exe = std::env::current_exe().map_err(|e| format!("cannot locate the clawdforge binary: {e}"))?;
         agents.insert("echo".into(), AgentCommand::Custom(format!("{} echo-agent", exe.display())));

@@ -28,6 +28,24 @@ pub enum Error {
     AppQuotaReached {
         /// The per-app cap.
         max_per_app: u32,
+        /// A hint for `Retry-After`.
+        retry_after_secs: u64,
+    },
+    /// The gateway runs as many one-shot jobs as it may.
+    #[error("the gateway is running as many jobs as it may ({max_running}); retry later")]
+    RunsFull {
+        /// The global cap.
+        max_running: u32,
+        /// A hint for `Retry-After`.
+        retry_after_secs: u64,
+    },
+    /// This app runs as many one-shot jobs as it may.
+    #[error("this app is already running {max_per_app} jobs; retry when one has finished")]
+    RunQuotaReached {
+        /// The per-app cap.
+        max_per_app: u32,
+        /// A hint for `Retry-After`.
+        retry_after_secs: u64,
     },
     /// A field of the request is not acceptable.
     #[error("{field}: {reason}")]

@@ -7,9 +7,11 @@
 
 pub mod apps;
 pub mod error;
+pub mod files;
 pub mod model;
 pub mod policy;
 pub mod ports;
+pub mod run_slots;
 pub mod runs;
 pub mod sessions;
 mod turn_gate;

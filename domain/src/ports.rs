@@ -56,6 +56,12 @@ pub trait Ledger: Send + Sync {
     ) -> Result<bool, LedgerError>;
     /// A session's turns, by index.
     async fn turns(&self, id: &SessionId) -> Result<Vec<Turn>, LedgerError>;
+    /// At most `limit` of a session's turns with an index above `after`, by index.
+    /// The default reads them all; a backend SHOULD read only the page.
+    async fn turns_page(&self, id: &SessionId, after: u32, limit: u32) -> Result<Vec<Turn>, LedgerError> {
+        let turns = self.turns(id).await?;
+        Ok(turns.into_iter().filter(|t| t.index > after).take(limit as usize).collect())
+    }
     /// A session's audit events, in order of writing.
     async fn events(&self, id: &SessionId) -> Result<Vec<AuditEvent>, LedgerError>;
     /// Open sessions whose last activity (`last_turn_at`, else `created_at`) is before `before`.
@@ -162,4 +168,24 @@ pub trait IdSource: Send + Sync {
     fn session_id(&self) -> SessionId;
     /// A new bearer token with at least 128 random bits.
     fn token(&self) -> ApiToken;
+}
+
+/// Where a client's path really leads: the filesystem's answer, symlinks
+/// followed, so the allowed-roots check holds for the real file.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait PathResolver: Send + Sync {
+    /// The absolute path with every symlink resolved; `None` when nothing is there.
+    async fn resolve(&self, path: &str) -> Option<String>;
+}
+
+/// The resolver of a world without symlinks: every path is itself (unit tests, `noop` setups).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PathsAsGiven;
+
+#[async_trait]
+impl PathResolver for PathsAsGiven {
+    async fn resolve(&self, path: &str) -> Option<String> {
+        Some(path.to_owned())
+    }
 }

@@ -3,6 +3,7 @@
 use crate::error::Error;
 use crate::model::{AppName, Prompt, RunOutcome, RunRecord, RunRequest};
 use crate::ports::{Clock, Ledger, OneShotRunner};
+use crate::run_slots::{RunRefusal, RunSlots};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +16,12 @@ pub struct RunPolicy {
     pub default_timeout: Duration,
     /// The largest timeout a client may ask for.
     pub max_timeout: Duration,
+    /// Jobs running at once across all apps.
+    pub max_concurrent_runs: u32,
+    /// Jobs running at once per app.
+    pub max_runs_per_app: u32,
+    /// The `Retry-After` hint when a cap refuses a job.
+    pub retry_after: Duration,
 }
 
 impl Default for RunPolicy {
@@ -23,6 +30,9 @@ impl Default for RunPolicy {
             max_prompt_bytes: 256 * 1024,
             default_timeout: Duration::from_secs(300),
             max_timeout: Duration::from_secs(1800),
+            max_concurrent_runs: 8,
+            max_runs_per_app: 4,
+            retry_after: Duration::from_secs(5),
         }
     }
 }
@@ -61,6 +71,7 @@ pub struct Runs {
     runner: Arc<dyn OneShotRunner>,
     clock: Arc<dyn Clock>,
     policy: RunPolicy,
+    slots: RunSlots,
 }
 
 impl Runs {
@@ -71,7 +82,8 @@ impl Runs {
         clock: Arc<dyn Clock>,
         policy: RunPolicy,
     ) -> Self {
-        Self { ledger, runner, clock, policy }
+        let slots = RunSlots::new(policy.max_concurrent_runs, policy.max_runs_per_app);
+        Self { ledger, runner, clock, policy, slots }
     }
 
     /// The policy in force.
@@ -83,6 +95,14 @@ impl Runs {
     /// `Ok` outcome: the v0.1 surface reports it in its own shape.
     pub async fn run(&self, app: &AppName, input: RunInput) -> Result<RunOutcome, Error> {
         let request = self.validate(input)?;
+        let retry_after_secs = self.policy.retry_after.as_secs().max(1);
+        // Held until the job is recorded; dropped (freed) on every way out.
+        let _slot = self.slots.admit(app).map_err(|refusal| match refusal {
+            RunRefusal::AppQuota => {
+                Error::RunQuotaReached { max_per_app: self.policy.max_runs_per_app, retry_after_secs }
+            }
+            RunRefusal::Full => Error::RunsFull { max_running: self.policy.max_concurrent_runs, retry_after_secs },
+        })?;
         let outcome = self.runner.run(&request).await;
         let record = RunRecord {
             app: app.clone(),
@@ -125,12 +145,31 @@ impl Runs {
             return Err(Error::invalid("max_turns", "must be at least 1"));
         }
         let blank_to_none = |s: Option<String>| s.filter(|v| !v.trim().is_empty());
+        let model = blank_to_none(input.model);
+        if let Some(m) = &model {
+            check_argv_value("model", m)?;
+        }
         Ok(RunRequest {
             prompt,
-            model: blank_to_none(input.model),
+            model,
             system_prompt: blank_to_none(input.system_prompt),
             max_turns: input.max_turns,
             timeout,
         })
     }
+}
+
+/// A client string that becomes a command-line argument must read as a value:
+/// not an option (`-...`), no control characters (NUL, newline, ...), and short.
+pub fn check_argv_value(field: &str, value: &str) -> Result<(), Error> {
+    if value.starts_with('-') {
+        return Err(Error::invalid(field, "must not start with '-'"));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(Error::invalid(field, "must not contain control characters"));
+    }
+    if value.len() > 200 {
+        return Err(Error::invalid(field, "must be at most 200 bytes"));
+    }
+    Ok(())
 }

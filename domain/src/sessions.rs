@@ -6,12 +6,15 @@ use crate::model::{
     Prompt, Session, SessionId, SessionPage, StatusFilter, Turn, TurnInput,
 };
 use crate::policy::SessionPolicy;
-use crate::ports::{AgentRuntime, AgentSession, Clock, IdSource, IgnoreUpdates, Ledger};
+use crate::ports::{AgentRuntime, AgentSession, Clock, IdSource, IgnoreUpdates, Ledger, PathResolver, PathsAsGiven};
 use crate::turn_gate::TurnGate;
 use futures::future::{select, Either};
 use serde_json::{json, Value};
 use std::pin::pin;
 use std::sync::Arc;
+
+mod turn_pages;
+pub use turn_pages::{restore_text, text_of, TurnPage, TurnsRequest};
 
 /// What a create request carries, still unvalidated.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,6 +72,7 @@ pub struct Sessions {
     ids: Arc<dyn IdSource>,
     policy: SessionPolicy,
     gate: TurnGate,
+    paths: Arc<dyn PathResolver>,
 }
 
 impl Sessions {
@@ -80,7 +84,13 @@ impl Sessions {
         ids: Arc<dyn IdSource>,
         policy: SessionPolicy,
     ) -> Self {
-        Self { ledger, runtime, clock, ids, policy, gate: TurnGate::default() }
+        Self { ledger, runtime, clock, ids, policy, gate: TurnGate::default(), paths: Arc::new(PathsAsGiven) }
+    }
+
+    /// Resolves turns' `files` through `paths` (the filesystem) instead of taking them as given.
+    pub fn with_paths(mut self, paths: Arc<dyn PathResolver>) -> Self {
+        self.paths = paths;
+        self
     }
 
     /// The policy in force.
@@ -110,7 +120,10 @@ impl Sessions {
                 })
             }
             Admission::AppQuotaReached => {
-                return Err(Error::AppQuotaReached { max_per_app: self.policy.max_sessions_per_app })
+                return Err(Error::AppQuotaReached {
+                    max_per_app: self.policy.max_sessions_per_app,
+                    retry_after_secs: self.policy.pool_retry_after.as_secs().max(1),
+                })
             }
         }
         if let Err(e) = self.runtime.open(&agent_session(&session)).await {
@@ -138,6 +151,7 @@ impl Sessions {
     pub async fn turn(&self, app: &AppName, id: &str, req: TurnRequest) -> Result<Turn, Error> {
         let input = self.validate_turn(req)?;
         let session = self.get(app, id).await?;
+        let input = self.resolve_turn_files(input).await?;
         session.admit_turn()?;
         let _permit = {
             let enter = pin!(self.gate.enter(&session.id));
@@ -172,7 +186,11 @@ impl Sessions {
                 let detail =
                     json!({ "turn_index": turn.index, "stop_reason": turn.stop_reason, "duration_ms": duration_ms });
                 let event = AuditEvent { kind: AuditKind::Turn, at: turn.completed_at(), detail };
+                // Stored without its text: the text is in the events, and is derived again when read.
+                let mut turn = turn;
+                let text = turn_pages::without_text(&mut turn);
                 self.ledger.record_turn(&session.id, &turn, &event).await?;
+                turn.text = text;
                 Ok(turn)
             }
             Err(e) => {
@@ -234,7 +252,9 @@ impl Sessions {
     /// The session's completed turns.
     pub async fn turns(&self, app: &AppName, id: &str) -> Result<Vec<Turn>, Error> {
         let session = self.get(app, id).await?;
-        Ok(self.ledger.turns(&session.id).await?)
+        let mut turns = self.ledger.turns(&session.id).await?;
+        turns.iter_mut().for_each(restore_text);
+        Ok(turns)
     }
 
     /// The session's audit trail.
@@ -288,11 +308,27 @@ impl Sessions {
             if !crate::model::path_is_allowed(f, &self.policy.allowed_roots) {
                 return Err(Error::invalid(
                     format!("files[{i}]"),
-                    format!("{f:?} is not an absolute path without '..' inside the allowed roots"),
+                    "is not an absolute path without '..' inside the allowed roots",
                 ));
             }
         }
         Ok(TurnInput { prompt, files: req.files })
+    }
+
+    /// The files as the filesystem resolves them; the prompt limit then holds
+    /// for the whole message the agent receives, files included.
+    async fn resolve_turn_files(&self, input: TurnInput) -> Result<TurnInput, Error> {
+        let files = crate::files::resolve_files(self.paths.as_ref(), &self.policy.allowed_roots, &input.files).await?;
+        let input = TurnInput { files, ..input };
+        let size = input.message().len();
+        if size > self.policy.max_prompt_bytes {
+            return Err(Error::TooLarge {
+                field: "the message (prompt and files)".into(),
+                got: size,
+                limit: self.policy.max_prompt_bytes,
+            });
+        }
+        Ok(input)
     }
 
     fn agent_list(&self) -> String {

@@ -41,12 +41,16 @@ error_set!(
     SessionErrors: 401, 404, 500
 );
 error_set!(
+    /// `listTurns`: a bad query parameter, or no such session.
+    TurnListErrors: 401, 404, 422, 500
+);
+error_set!(
     /// `listSessions`: a bad query parameter.
     ListErrors: 401, 422, 500
 );
 error_set!(
     /// `runOneShot`: validation; the job's own failures are its 502/504 answers.
-    RunErrors: 400, 401, 413, 422, 500
+    RunErrors: 400, 401, 413, 422, 429, 500, 503
 );
 error_set!(
     /// `health`: only the ledger can fail.
@@ -106,9 +110,15 @@ fn describe(status: u16) -> MetaResponse {
         410 => ("The session is closed and takes no more turns.", None),
         413 => ("The prompt or the whole request body is over its limit.", None),
         422 => ("A field or query parameter is missing, of the wrong type, or refused; `error` names it.", None),
-        429 => ("This app holds as many open sessions as it may; close one first.", None),
+        429 => (
+            "This app holds as many open sessions, or runs as many jobs, as it may.",
+            Some(("Retry-After", "Seconds after which a retry may succeed.")),
+        ),
         502 => ("The agent failed; the session stays open and usable.", None),
-        503 => ("The session pool is full.", Some(("Retry-After", "Seconds after which a retry may succeed."))),
+        503 => (
+            "The session pool, or the gateway's pool of running jobs, is full.",
+            Some(("Retry-After", "Seconds after which a retry may succeed.")),
+        ),
         504 => ("The agent did not finish within the turn timeout; the turn was cancelled.", None),
         _ => ("Internal error; the details are in the gateway's log.", None),
     };

@@ -1,22 +1,25 @@
 //! Caps the size of every request body before anything parses it: a body
 //! over the limit is a 413 whether or not it declares its length, and the
-//! client gets to read that answer.
+//! client gets to read that answer. The whole body must arrive within the
+//! body timeout (408 beyond), so a trickled body cannot hold a connection.
 
 use super::error::Problem;
 use poem::http::header;
 use poem::{Endpoint, Middleware, Request, Result};
+use std::time::Duration;
 use tokio::io::AsyncReadExt;
 
-/// The middleware: at most `max_bytes` of body per request.
+/// The middleware: at most `max_bytes` of body per request, within `timeout`.
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit {
     max_bytes: usize,
+    timeout: Duration,
 }
 
 impl BodyLimit {
-    /// A limit of `max_bytes`.
-    pub fn new(max_bytes: usize) -> Self {
-        Self { max_bytes }
+    /// A limit of `max_bytes`, all of which must arrive within `timeout`.
+    pub fn new(max_bytes: usize, timeout: Duration) -> Self {
+        Self { max_bytes, timeout }
     }
 }
 
@@ -24,7 +27,7 @@ impl<E: Endpoint> Middleware<E> for BodyLimit {
     type Output = BodyLimitEndpoint<E>;
 
     fn transform(&self, inner: E) -> Self::Output {
-        BodyLimitEndpoint { inner, max_bytes: self.max_bytes }
+        BodyLimitEndpoint { inner, max_bytes: self.max_bytes, timeout: self.timeout }
     }
 }
 
@@ -33,6 +36,7 @@ impl<E: Endpoint> Middleware<E> for BodyLimit {
 pub struct BodyLimitEndpoint<E> {
     inner: E,
     max_bytes: usize,
+    timeout: Duration,
 }
 
 /// How much of an oversized body is read and thrown away before the 413, so
@@ -78,7 +82,10 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
         if declared.is_some_and(|len| len > DRAIN_MAX) {
             return Err(Problem::body_too_large(self.max_bytes).into());
         }
-        match read_bounded(req.take_body(), self.max_bytes).await {
+        let Ok(read) = tokio::time::timeout(self.timeout, read_bounded(req.take_body(), self.max_bytes)).await else {
+            return Err(Problem::body_timeout(self.timeout).into());
+        };
+        match read {
             Ok(Bounded::Body(body)) => {
                 req.set_body(body);
                 self.inner.call(req).await

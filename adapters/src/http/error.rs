@@ -2,6 +2,7 @@
 //! `code` and the `{ok: false, code, error}` body.
 
 use super::schemas::{ErrorBody, ErrorCode};
+use super::scrub::{scrub, stderr_for_client};
 use clawdforge_domain::Error;
 use poem::http::{header, HeaderValue, StatusCode};
 use poem::{IntoResponse, Response};
@@ -13,11 +14,17 @@ pub struct Problem {
     code: &'static str,
     message: String,
     retry_after_secs: Option<u64>,
+    /// What the request's log line carries beyond the client's sentence.
+    detail: Option<String>,
 }
+
+/// The full detail of a failure, handed from the answer to the request's log line.
+#[derive(Debug, Clone)]
+pub struct LogDetail(pub String);
 
 impl Problem {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), retry_after_secs: None }
+        Self { status, code, message: message.into(), retry_after_secs: None, detail: None }
     }
 
     /// 400: the request could not be read at all (not JSON, wrong content type).
@@ -48,6 +55,16 @@ impl Problem {
     /// 413 for a request body over the server's limit of `limit` bytes.
     pub fn body_too_large(limit: usize) -> Self {
         Self::payload_too_large(format!("the request body is over the limit of {limit} bytes"))
+    }
+
+    /// 408 for a request body that did not arrive in time; the connection is then closed.
+    pub fn body_timeout(limit: std::time::Duration) -> Self {
+        let secs = limit.as_secs();
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "timeout",
+            format!("the request body did not arrive within {secs} s; the connection is closed"),
+        )
     }
 
     /// 413 with a sentence of the caller's.
@@ -91,16 +108,29 @@ impl From<Error> for Problem {
                 retry_after_secs: Some(retry_after_secs),
                 ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "pool_full", message)
             },
-            Error::AppQuotaReached { .. } => Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message),
+            Error::AppQuotaReached { retry_after_secs, .. } | Error::RunQuotaReached { retry_after_secs, .. } => Self {
+                retry_after_secs: Some(retry_after_secs),
+                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+            },
+            Error::RunsFull { retry_after_secs, .. } => Self {
+                retry_after_secs: Some(retry_after_secs),
+                ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "pool_full", message)
+            },
             Error::Invalid { .. } => Self::unprocessable(message),
             Error::TooLarge { .. } => Self::payload_too_large(message),
             Error::AgentFailed { stderr_tail, .. } => {
-                // SPEC: the agent's message goes into the error with the tail of its stderr.
-                let tail = stderr_tail.trim();
+                // SPEC: the agent's message goes into the error with the tail of its stderr;
+                // the client reads it scrubbed and short, the log gets all of it.
+                let detail = format!("{message}; stderr: {}", stderr_tail.trim());
+                let tail = stderr_for_client(&stderr_tail);
+                let message = scrub(&message);
                 let message = if tail.is_empty() { message } else { format!("{message}; stderr: {tail}") };
-                Self::new(StatusCode::BAD_GATEWAY, "agent_failed", message)
+                Self { detail: Some(detail), ..Self::new(StatusCode::BAD_GATEWAY, "agent_failed", message) }
             }
-            Error::Timeout { .. } => Self::new(StatusCode::GATEWAY_TIMEOUT, "timeout", message),
+            Error::Timeout { stderr_tail, .. } => Self {
+                detail: Some(format!("{message}; stderr: {}", stderr_tail.trim())),
+                ..Self::new(StatusCode::GATEWAY_TIMEOUT, "timeout", message)
+            },
             Error::Internal(detail) => Self::internal(&detail),
         }
     }
@@ -116,13 +146,22 @@ impl IntoResponse for Problem {
         if let Some(secs) = self.retry_after_secs {
             resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
+        if let Some(detail) = self.detail {
+            resp.extensions_mut().insert(LogDetail(detail));
+        }
         resp
     }
 }
 
 impl From<Problem> for poem::Error {
     fn from(p: Problem) -> Self {
-        poem::Error::from_response(p.into_response())
+        let detail = p.detail.clone();
+        let mut err = poem::Error::from_response(p.into_response());
+        // poem gives an error's response the error's extensions, not its own.
+        if let Some(detail) = detail {
+            err.set_data(LogDetail(detail));
+        }
+        err
     }
 }
 
@@ -140,7 +179,9 @@ mod tests {
             (Error::Busy, 409, "conflict"),
             (Error::AppExists("x".into()), 409, "conflict"),
             (Error::PoolFull { max_live: 2, retry_after_secs: 5 }, 503, "pool_full"),
-            (Error::AppQuotaReached { max_per_app: 1 }, 429, "rate_limited"),
+            (Error::AppQuotaReached { max_per_app: 1, retry_after_secs: 5 }, 429, "rate_limited"),
+            (Error::RunsFull { max_running: 8, retry_after_secs: 5 }, 503, "pool_full"),
+            (Error::RunQuotaReached { max_per_app: 4, retry_after_secs: 5 }, 429, "rate_limited"),
             (Error::invalid("agent", "unknown"), 422, "invalid_request"),
             (Error::TooLarge { field: "prompt".into(), got: 9, limit: 8 }, 413, "payload_too_large"),
             (Error::AgentFailed { message: "m".into(), stderr_tail: String::new() }, 502, "agent_failed"),
@@ -154,9 +195,39 @@ mod tests {
     }
 
     #[test]
+    fn an_agent_failure_shows_no_server_path_or_id_and_only_the_end_of_stderr() {
+        let e = Error::AgentFailed {
+            message: "cannot create /srv/cf/workspaces/other/lT-9v2ZBG0q5vhZahfSV2g: denied".into(),
+            stderr_tail: format!("{}last words from /opt/agent/bin\n", "x\n".repeat(4000)),
+        };
+        let resp = Problem::from(e).into_response();
+        let detail = resp.extensions().get::<LogDetail>().map(|d| d.0.clone()).unwrap_or_default();
+        assert!(detail.contains("/srv/cf/workspaces/other"), "the log keeps it all");
+        let p = Problem::from(Error::AgentFailed {
+            message: "cannot create /srv/cf/workspaces/other/lT-9v2ZBG0q5vhZahfSV2g: denied".into(),
+            stderr_tail: format!("{}last words from /opt/agent/bin\n", "x\n".repeat(4000)),
+        });
+        assert!(p.message().starts_with("agent failed: cannot create <path>: denied; stderr: "), "{}", p.message());
+        assert!(p.message().ends_with("last words from <path>"), "{}", p.message());
+        assert!(!p.message().contains("other") && p.message().len() < 2200, "{}", p.message());
+    }
+
+    #[test]
     fn an_internal_error_tells_the_client_nothing_of_its_detail() {
         let p = Problem::from(Error::Internal("disk I/O error at /var/lib/x".into()));
         assert_eq!(p.message(), "internal error");
+    }
+
+    #[test]
+    fn every_429_carries_retry_after() {
+        for e in [
+            Error::AppQuotaReached { max_per_app: 1, retry_after_secs: 5 },
+            Error::RunQuotaReached { max_per_app: 1, retry_after_secs: 5 },
+        ] {
+            let resp = Problem::from(e).into_response();
+            assert_eq!(resp.status().as_u16(), 429);
+            assert_eq!(resp.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("5"));
+        }
     }
 
     #[test]

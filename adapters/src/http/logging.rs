@@ -1,6 +1,7 @@
 //! One structured log line per request: method, path, status, app, duration.
 //! Never a header, a query string or a body, so never a token or a prompt.
 
+use super::error::LogDetail;
 use clawdforge_domain::model::AppName;
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 use std::sync::{Arc, OnceLock};
@@ -55,7 +56,9 @@ impl<E: Endpoint> Endpoint for RequestLogEndpoint<E> {
         let status = resp.status().as_u16();
         let app = slot.get().map_or("-", AppName::as_str);
         let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        if resp.status().is_server_error() {
+        if let Some(LogDetail(detail)) = resp.extensions().get::<LogDetail>() {
+            tracing::warn!(%method, path, status, app, duration_ms, detail, "request");
+        } else if resp.status().is_server_error() {
             tracing::warn!(%method, path, status, app, duration_ms, "request");
         } else {
             tracing::info!(%method, path, status, app, duration_ms, "request");

@@ -2,12 +2,14 @@
 //! security scheme, request and response bodies with their OpenAPI docs, and
 //! the one place where a domain error becomes a status and a JSON body.
 
+mod allow;
 mod answer;
 mod api_error;
 mod auth;
 mod body;
 mod body_limit;
 mod completion;
+mod early_auth;
 mod error;
 mod fields;
 mod health;
@@ -15,13 +17,17 @@ mod logging;
 mod rejection;
 mod run;
 mod schemas;
+mod scrub;
+mod server;
 mod sessions;
 
 #[cfg(test)]
 mod tests;
 
+use allow::{AllowHeader, AllowTable};
 use body_limit::BodyLimit;
 use clawdforge_domain::{Apps, Runs, Sessions};
+use early_auth::EarlyAuth;
 use health::HealthApi;
 use logging::RequestLog;
 use poem::middleware::CatchPanic;
@@ -30,8 +36,10 @@ use poem_openapi::{OpenApiService, Tags};
 use run::RunApi;
 use sessions::SessionsApi;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use error::Problem;
+pub use server::{serve, ConnectionLimits};
 
 /// The URL the spec names as its server: the default listen address, fixed
 /// so that the printed spec never varies between runs.
@@ -55,20 +63,22 @@ pub struct HttpState {
 pub struct HttpConfig {
     /// The largest request body, in bytes; larger is a 413.
     pub max_body_bytes: usize,
+    /// How long a request body may take to arrive; longer is a 408.
+    pub body_timeout: Duration,
 }
 
 impl HttpConfig {
     /// Room for a prompt of `max_prompt_bytes` even if JSON escaping doubles it,
     /// plus 64 KiB for the other fields (`meta` is at most 16 KiB).
     pub fn for_max_prompt(max_prompt_bytes: usize) -> Self {
-        Self { max_body_bytes: max_prompt_bytes.saturating_mul(2).saturating_add(64 * 1024) }
+        Self { max_body_bytes: max_prompt_bytes.saturating_mul(2).saturating_add(64 * 1024), ..Self::default() }
     }
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         // Room for the default 256 KiB prompt after JSON escaping, plus meta.
-        Self { max_body_bytes: 1024 * 1024 }
+        Self { max_body_bytes: 1024 * 1024, body_timeout: Duration::from_secs(30) }
     }
 }
 
@@ -99,16 +109,20 @@ fn service() -> OpenApiService<Apis, ()> {
 pub fn api_routes(state: HttpState, cfg: HttpConfig) -> impl Endpoint<Output = Response> {
     let service = service();
     let spec = ServedSpec::new(state.runs.policy().max_timeout.as_secs());
+    let allow =
+        AllowTable::from_spec(&service.spec(), &[("/openapi.yaml", "GET"), ("/openapi.json", "GET"), ("/docs", "GET")]);
     Route::new()
         .at("/openapi.yaml", spec.yaml)
         .at("/openapi.json", spec.json)
         .nest("/docs", service.swagger_ui())
         .nest("/", service)
-        .with(BodyLimit::new(cfg.max_body_bytes))
+        .with(BodyLimit::new(cfg.max_body_bytes, cfg.body_timeout))
+        .with(EarlyAuth)
         .catch_all_error(rejection::render)
         .data(state)
         // A bug must still answer in the error shape, not drop the connection.
         .with(CatchPanic::new().with_handler(|_| Problem::internal("a handler panicked")))
+        .with(AllowHeader(Arc::new(allow)))
         .with(RequestLog)
 }
 

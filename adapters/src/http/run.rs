@@ -5,6 +5,7 @@ use super::auth::BearerAuth;
 use super::body::JsonBody;
 use super::completion::to_completion;
 use super::schemas::{RunFailure, RunRequestBody, RunResult};
+use super::scrub::{scrub, stderr_for_client};
 use super::{ApiTags, HttpState};
 use clawdforge_domain::model::RunOutcome;
 use poem::web::Data;
@@ -38,12 +39,19 @@ impl From<RunOutcome> for RunResponse {
                 Self::Completed(Json(RunResult { ok: true, result, duration_ms, stop_reason: stop_reason.into() }))
             }
             RunOutcome::Failed { error, stderr, duration_ms, stop_reason } => {
-                Self::Failed(Json(RunFailure { ok: false, error, stderr, duration_ms, stop_reason }))
+                tracing::warn!(error, stderr, "claude failed");
+                Self::Failed(Json(RunFailure {
+                    ok: false,
+                    error: scrub(&error),
+                    stderr: stderr_for_client(&stderr),
+                    duration_ms,
+                    stop_reason,
+                }))
             }
             RunOutcome::TimedOut { stderr, duration_ms } => Self::TimedOut(Json(RunFailure {
                 ok: false,
-                error,
-                stderr,
+                error: scrub(&error),
+                stderr: stderr_for_client(&stderr),
                 duration_ms,
                 stop_reason: "timeout".into(),
             })),

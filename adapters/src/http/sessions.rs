@@ -1,7 +1,7 @@
 //! The `/sessions` operations: parse, call one use case, render.
 
 use super::answer::Answer;
-use super::api_error::{ApiError, CreateSessionErrors, ListErrors, SessionErrors, TurnErrors};
+use super::api_error::{ApiError, CreateSessionErrors, ListErrors, SessionErrors, TurnErrors, TurnListErrors};
 use super::auth::BearerAuth;
 use super::body::JsonBody;
 use super::completion::to_completion;
@@ -10,7 +10,7 @@ use super::schemas::{
     StatusFilterParam, TurnList, TurnRequestBody, TurnResult,
 };
 use super::{ApiTags, HttpState};
-use clawdforge_domain::sessions::ListRequest;
+use clawdforge_domain::sessions::{ListRequest, TurnsRequest};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::OpenApi;
@@ -108,15 +108,23 @@ impl SessionsApi {
     }
 
     /// List a session's turns
+    ///
+    /// The session's completed turns in order, a page at a time.
     #[oai(path = "/sessions/:session_id/turns", method = "get", operation_id = "listTurns")]
     async fn turns(
         &self,
         auth: BearerAuth,
         state: Data<&HttpState>,
         session_id: Path<String>,
-    ) -> Result<Answer<TurnList>, ApiError<SessionErrors>> {
-        let turns = state.sessions.turns(&auth.0, &session_id.0).await?;
-        Ok(Answer(TurnList::from(turns)))
+        /// Page size (default 50).
+        limit: Query<Option<PageLimit>>,
+        /// The `next_cursor` of the previous page.
+        #[oai(validator(pattern = r"^[0-9]{1,9}$"))]
+        cursor: Query<Option<String>>,
+    ) -> Result<Answer<TurnList>, ApiError<TurnListErrors>> {
+        let req = TurnsRequest { limit: limit.0.map(|l| l.0), cursor: cursor.0 };
+        let page = state.sessions.turns_page(&auth.0, &session_id.0, req).await?;
+        Ok(Answer(TurnList::from(page)))
     }
 
     /// List a session's audit events

@@ -43,6 +43,7 @@ macro_rules! ledger_contract_tests {
             paging_with_the_cursor_yields_every_session_exactly_once,
             a_recorded_turn_updates_the_session_and_appends_its_event,
             turns_come_back_by_index_with_their_events_intact,
+            a_page_of_turns_starts_after_the_given_index_and_holds_at_most_the_limit,
             a_duplicate_turn_index_is_a_conflict_and_changes_nothing,
             a_turn_for_an_unknown_session_is_refused,
             events_come_back_in_order_of_writing,
@@ -389,6 +390,21 @@ pub(crate) async fn turns_come_back_by_index_with_their_events_intact(l: L) {
     let got = l.turns(&sid(1)).await.expect("turns");
     assert_eq!(got, vec![turn(1, 100, 10), turn(2, 200, 10), turn(3, 300, 10)]);
     assert_eq!(l.turns(&sid(404)).await, Ok(vec![]));
+}
+
+pub(crate) async fn a_page_of_turns_starts_after_the_given_index_and_holds_at_most_the_limit(l: L) {
+    create(&l, &session(1, "a", 10)).await;
+    create(&l, &session(2, "a", 10)).await;
+    for i in 1..=5 {
+        l.record_turn(&sid(1), &turn(i, i64::from(i) * 100, 10), &event(AuditKind::Turn, 0)).await.expect("turn");
+    }
+    l.record_turn(&sid(2), &turn(1, 5, 1), &event(AuditKind::Turn, 0)).await.expect("other");
+    let index = |v: Vec<Turn>| v.iter().map(|t| t.index).collect::<Vec<_>>();
+    assert_eq!(index(l.turns_page(&sid(1), 0, 2).await.expect("page")), [1, 2]);
+    assert_eq!(index(l.turns_page(&sid(1), 2, 2).await.expect("page")), [3, 4]);
+    assert_eq!(index(l.turns_page(&sid(1), 4, 2).await.expect("page")), [5]);
+    assert_eq!(l.turns_page(&sid(1), 5, 2).await, Ok(vec![]));
+    assert_eq!(l.turns_page(&sid(1), 1, 1).await, Ok(vec![turn(2, 200, 10)]));
 }
 
 pub(crate) async fn a_duplicate_turn_index_is_a_conflict_and_changes_nothing(l: L) {

@@ -12,6 +12,7 @@ fn runs(ledger: MockLedger, runner: MockOneShotRunner) -> Runs {
         max_prompt_bytes: 32,
         default_timeout: Duration::from_secs(30),
         max_timeout: Duration::from_secs(60),
+        ..RunPolicy::default()
     };
     Runs::new(Arc::new(ledger), Arc::new(runner), Arc::new(TestClock::at_secs(1_700_000_000)), policy)
 }

@@ -115,7 +115,7 @@ async fn a_create_beyond_the_app_cap_is_app_quota_reached() {
         .create(&app("a"), NewSession { agent: "echo".into(), meta: None })
         .await
         .expect_err("refused");
-    assert_eq!(err, Error::AppQuotaReached { max_per_app: 4 });
+    assert_eq!(err, Error::AppQuotaReached { max_per_app: 4, retry_after_secs: 5 });
 }
 
 #[tokio::test]

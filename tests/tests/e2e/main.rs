@@ -1,8 +1,15 @@
 //! Black-box tests of the whole binary: the real SQLite ledger, the real
 //! acpx and the bundled echo agent, over HTTP on loopback.
 
+mod caps;
+mod connections;
+mod disk;
+mod errors;
+mod files;
 mod lifecycle;
 mod operations;
+mod output;
+mod raw;
 mod schemathesis;
 mod sdk;
 mod sessions;

@@ -44,7 +44,12 @@ pub struct SessionEvent {
 
 impl From<AuditEvent> for SessionEvent {
     fn from(e: AuditEvent) -> Self {
-        Self { event: e.kind.into(), at: e.at.as_secs(), detail: e.detail }
+        let mut detail = e.detail;
+        // A failure's sentence is shown like an error answer's: no server paths or internal ids.
+        if let Some(Value::String(error)) = detail.get_mut("error") {
+            *error = crate::http::scrub::scrub(error);
+        }
+        Self { event: e.kind.into(), at: e.at.as_secs(), detail }
     }
 }
 

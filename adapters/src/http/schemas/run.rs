@@ -15,7 +15,11 @@ pub struct RunRequestBody {
     #[oai(validator(min_length = 1, pattern = r"\S"))]
     pub prompt: String,
     /// The Claude model (`sonnet`, `opus`, ...); the CLI's default when absent.
-    #[oai(nullable)]
+    /// No leading `-` and no control character: it goes into the CLI's argv.
+    #[oai(
+        nullable,
+        validator(max_length = 50, pattern = r"^[^\-\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$")
+    )]
     pub model: Option<String>,
     /// A system prompt.
     #[oai(nullable)]

@@ -1,8 +1,9 @@
 use crate::http::answer::Described;
 use crate::http::body::FromJsonObject;
 use crate::http::fields::Fields;
+use crate::http::schemas::Nullable;
 use clawdforge_domain::model::Turn;
-use clawdforge_domain::sessions::TurnRequest;
+use clawdforge_domain::sessions::{TurnPage, TurnRequest};
 use clawdforge_domain::Error;
 use poem_openapi::types::Example;
 use poem_openapi::Object;
@@ -125,13 +126,21 @@ pub struct TurnList {
     pub count: u32,
     /// The turns.
     pub turns: Vec<TurnRecord>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    #[oai(nullable)]
+    pub next_cursor: Nullable<String>,
 }
 
-impl From<Vec<Turn>> for TurnList {
-    fn from(turns: Vec<Turn>) -> Self {
-        let turns: Vec<TurnRecord> = turns.into_iter().map(TurnRecord::from).collect();
-        // Turn indexes are u32, so a session never holds more turns than that.
-        Self { ok: true, count: u32::try_from(turns.len()).unwrap_or(u32::MAX), turns }
+impl From<TurnPage> for TurnList {
+    fn from(page: TurnPage) -> Self {
+        let turns: Vec<TurnRecord> = page.turns.into_iter().map(TurnRecord::from).collect();
+        // A page holds at most the largest page size, far below u32::MAX.
+        Self {
+            ok: true,
+            count: u32::try_from(turns.len()).unwrap_or(u32::MAX),
+            turns,
+            next_cursor: page.next_cursor.into(),
+        }
     }
 }
 

@@ -102,7 +102,7 @@ fn each_operation_lists_the_errors_it_can_return() {
     );
     assert_eq!(statuses("/sessions/{session_id}", "get"), ["200", "401", "404", "500"]);
     assert_eq!(statuses("/sessions", "get"), ["200", "401", "422", "500"]);
-    assert_eq!(statuses("/run", "post"), ["200", "400", "401", "413", "422", "500", "502", "504"]);
+    assert_eq!(statuses("/run", "post"), ["200", "400", "401", "413", "422", "429", "500", "502", "503", "504"]);
     let pool_full = &spec["paths"]["/sessions"]["post"]["responses"]["503"];
     assert!(pool_full["headers"]["Retry-After"].is_object());
     let run_failed = &spec["paths"]["/run"]["post"]["responses"]["502"];
@@ -173,6 +173,7 @@ fn response_fields_the_server_always_sends_are_required_even_when_null() {
         ("SessionView", "closed_at"),
         ("SessionView", "close_reason"),
         ("SessionList", "next_cursor"),
+        ("TurnList", "next_cursor"),
         ("RunResult", "stop_reason"),
     ] {
         let s = schema(&spec, body);

@@ -45,6 +45,23 @@ pub(super) fn turns(c: &mut SqliteConnection, id: &SessionId) -> Result<Vec<Turn
     rows.into_iter().map(TurnRow::into_domain).collect()
 }
 
+pub(super) fn turns_page(
+    c: &mut SqliteConnection,
+    id: &SessionId,
+    after: u32,
+    limit: u32,
+) -> Result<Vec<Turn>, LedgerError> {
+    let rows = turns::table
+        .filter(turns::session_id.eq(id.as_str()))
+        .filter(turns::turn_index.gt(i64::from(after)))
+        .order(turns::turn_index.asc())
+        .limit(i64::from(limit))
+        .select(TurnRow::as_select())
+        .load(c)
+        .map_err(db_error)?;
+    rows.into_iter().map(TurnRow::into_domain).collect()
+}
+
 pub(super) fn events(c: &mut SqliteConnection, id: &SessionId) -> Result<Vec<AuditEvent>, LedgerError> {
     let rows = session_events::table
         .filter(session_events::session_id.eq(id.as_str()))

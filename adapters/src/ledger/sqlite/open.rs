@@ -16,8 +16,11 @@ pub(super) const POOL_SIZE: u32 = 8;
 
 // busy_timeout comes first so that the other pragmas already wait for a
 // lock instead of failing while another connection is switching to WAL.
-const PRAGMAS: &str =
-    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
+// secure_delete: a purged session's prompts and output are overwritten, not left in free pages.
+const PRAGMAS: &str = concat!(
+    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; ",
+    "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;"
+);
 
 pub(super) type SqlitePool = Pool<ConnectionManager<SqliteConnection>>;
 

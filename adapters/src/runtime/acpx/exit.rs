@@ -33,7 +33,7 @@ pub(crate) fn turn_result(ended: Ended) -> Result<TurnOutput, RuntimeError> {
     if let Some(limit) = exceeded {
         // Whatever the exit, the turn's events are gone: it cannot be answered as a turn.
         return Err(RuntimeError::Failed {
-            message: format!("the agent's output exceeded {limit} bytes"),
+            message: format!("the agent's output passed the limit of {limit} bytes; the agent was stopped"),
             stderr_tail,
         });
     }
@@ -146,7 +146,7 @@ mod tests {
         assert_eq!(
             turn_result(over),
             Err(RuntimeError::Failed {
-                message: "the agent's output exceeded 64 bytes".into(),
+                message: "the agent's output passed the limit of 64 bytes; the agent was stopped".into(),
                 stderr_tail: "tail".into()
             })
         );

@@ -6,13 +6,16 @@
 //! private to this gateway, in its own process group so a timeout can kill
 //! all of it. Prompts go on stdin, never in argv, and are never logged.
 
+mod builtin;
 mod command;
 mod config;
 mod exit;
 mod lines;
+mod records;
 mod stream;
 mod turn;
 
+pub use builtin::{builtin_is_installed, installed_executable};
 pub use config::{AcpxConfig, AgentCommand, PermissionMode, UnknownPermissionMode};
 
 use crate::process::{collect, group_command, kill_group, REAP_LIMIT};
@@ -43,6 +46,8 @@ pub struct AcpxRuntime {
     config: Arc<AcpxConfig>,
     /// Closes still running in the background, so an exiting process can let them finish.
     background: TaskTracker,
+    /// The most event bytes a turn may produce; past it the agent is stopped and the turn fails.
+    max_turn_output: usize,
 }
 
 /// What a short acpx command left behind.
@@ -59,7 +64,15 @@ fn failed(message: impl Into<String>) -> RuntimeError {
 impl AcpxRuntime {
     /// A runtime with this configuration (nothing is spawned yet).
     pub fn new(config: AcpxConfig) -> Self {
-        Self { config: Arc::new(config), background: TaskTracker::new() }
+        Self { config: Arc::new(config), background: TaskTracker::new(), max_turn_output: stream::MAX_TURN_BYTES }
+    }
+
+    /// Caps a turn's output (`max_turn_output_bytes`): past `bytes` of the agent's
+    /// messages, the turn is cancelled in acpx, the client's process group is
+    /// killed, and the turn fails with a sentence that says so. The session stays usable.
+    pub fn with_max_turn_output(mut self, bytes: usize) -> Self {
+        self.max_turn_output = bytes;
+        self
     }
 
     /// Waits until the background closes started so far have finished.
@@ -149,6 +162,12 @@ impl AcpxRuntime {
     /// The timeout fallback: acpx did not exit after its own `--timeout`.
     async fn fallback(&self, target: Target<'_>, pid: Option<u32>) {
         tracing::warn!(session = target.name, "acpx outlived its timeout; cancelling the turn and killing the client");
+        self.stop_turn(target, pid).await;
+    }
+
+    /// Cancels the running turn inside acpx (its queue owner keeps the agent)
+    /// and kills what is left of the client's process group.
+    async fn stop_turn(&self, target: Target<'_>, pid: Option<u32>) {
         if let Err(e) = self.short_command(&command::cancel(target), CANCEL_LIMIT).await {
             tracing::warn!(session = target.name, error = %e, "acpx cancel failed");
         }
@@ -180,10 +199,11 @@ impl AgentRuntime for AcpxRuntime {
         let opts =
             PromptOptions { permissions: self.config.permissions, timeout, queue_ttl_secs: self.config.queue_ttl_secs };
         let child = self.command(&command::prompt(target, opts)).spawn().map_err(|e| self.spawn_error(e))?;
-        let turn::RunningTurn { pid, early, mut ended } = turn::start(child, message, session.id.as_str());
+        let turn::RunningTurn { pid, early, mut ended, overflow } =
+            turn::start(child, message, session.id.as_str(), self.max_turn_output);
         let fallback_at = tokio::time::sleep(timeout.saturating_add(FALLBACK_GRACE));
-        tokio::pin!(fallback_at, early);
-        let mut early_open = true;
+        tokio::pin!(fallback_at, early, overflow);
+        let (mut early_open, mut overflow_open) = (true, true);
         loop {
             tokio::select! {
                 biased;
@@ -191,6 +211,14 @@ impl AgentRuntime for AcpxRuntime {
                     Ok(out) => return Ok(out),
                     // No early answer (a failure or a cancelled turn): the exit decides.
                     Err(_) => early_open = false,
+                },
+                over = &mut overflow, if overflow_open => {
+                    overflow_open = false;
+                    if over.is_ok() {
+                        // Too much output: stop the agent's work now; the exit then reports the overflow.
+                        tracing::warn!(session = target.name, limit = self.max_turn_output, "turn output over its limit; stopping the agent");
+                        self.stop_turn(target, pid).await;
+                    }
                 },
                 done = &mut ended => {
                     return match done {
@@ -234,6 +262,10 @@ impl AgentRuntime for AcpxRuntime {
 
     async fn discard(&self, session: &AgentSession) -> Result<(), RuntimeError> {
         let dir = self.session_dir(session)?;
+        // acpx's records hold the session's prompts: they go with the workspace.
+        if let Err(e) = records::remove_session_records(&self.config.state_home, session.id.as_str()).await {
+            tracing::warn!(session = %session.id, error = %e, "cannot remove acpx's records of the session");
+        }
         match tokio::fs::remove_dir_all(&dir).await {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                 Err(failed(format!("cannot remove {}: {e}", dir.display())))

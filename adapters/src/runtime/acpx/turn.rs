@@ -34,10 +34,12 @@ pub(crate) struct RunningTurn {
     pub early: oneshot::Receiver<TurnOutput>,
     /// Ends when acpx exits, with everything the exit-code mapping needs.
     pub ended: JoinHandle<Ended>,
+    /// Fires once the turn's output passed its limit: the agent must be stopped.
+    pub overflow: oneshot::Receiver<()>,
 }
 
 /// Feeds `message` to the child's stdin and drives its output in a task.
-pub(crate) fn start(mut child: Child, message: &str, session: &str) -> RunningTurn {
+pub(crate) fn start(mut child: Child, message: &str, session: &str, max_output: usize) -> RunningTurn {
     let pid = child.id();
     if let Some(mut stdin) = child.stdin.take() {
         let bytes = message.as_bytes().to_vec();
@@ -49,14 +51,22 @@ pub(crate) fn start(mut child: Child, message: &str, session: &str) -> RunningTu
         });
     }
     let (tx, early) = oneshot::channel();
-    let ended = tokio::spawn(drive(child, tx, session.to_owned()));
-    RunningTurn { pid, early, ended }
+    let (overflow_tx, overflow) = oneshot::channel();
+    let ended = tokio::spawn(drive(child, tx, overflow_tx, session.to_owned(), max_output));
+    RunningTurn { pid, early, ended, overflow }
 }
 
-async fn drive(mut child: Child, early: oneshot::Sender<TurnOutput>, session: String) -> Ended {
+async fn drive(
+    mut child: Child,
+    early: oneshot::Sender<TurnOutput>,
+    overflow: oneshot::Sender<()>,
+    session: String,
+    max_output: usize,
+) -> Ended {
     let stderr = child.stderr.take().map(|err| tokio::spawn(read_tail(err, STDERR_TAIL_BYTES)));
-    let mut collector = TurnCollector::default();
+    let mut collector = TurnCollector::with_limit(max_output);
     let mut early = Some(early);
+    let mut overflow = Some(overflow);
     if let Some(stdout) = child.stdout.take() {
         let mut reader = BufReader::new(stdout);
         let mut line = Vec::new();
@@ -77,7 +87,14 @@ async fn drive(mut child: Child, early: oneshot::Sender<TurnOutput>, session: St
             // gives no early answer, but the stream is still read to its end:
             // acpx must not block on a full pipe, and the failure is
             // answered only once acpx has exited and been reaped.
-            if let Fed::Completed(stop) = collector.feed(line.trim_ascii_end()) {
+            let fed = collector.feed(line.trim_ascii_end());
+            if collector.exceeded().is_some() {
+                if let Some(tx) = overflow.take() {
+                    // The runtime stops the agent; this loop reads on until acpx is gone.
+                    let _ = tx.send(());
+                }
+            }
+            if let Fed::Completed(stop) = fed {
                 if stop != CANCELLED {
                     if let (Some(tx), Some(out)) = (early.take(), collector.take_output()) {
                         // The receiver gone means the caller gave up; the turn is dropped.
