@@ -168,8 +168,9 @@ pub fn check_argv_value(field: &str, value: &str) -> Result<(), Error> {
     if value.chars().any(char::is_control) {
         return Err(Error::invalid(field, "must not contain control characters"));
     }
-    if value.len() > 200 {
-        return Err(Error::invalid(field, "must be at most 200 bytes"));
+    // Counted in characters, as the spec's `maxLength` counts them.
+    if value.chars().count() > 200 {
+        return Err(Error::invalid(field, "must be at most 200 characters"));
     }
     Ok(())
 }

@@ -18,7 +18,7 @@ pub struct RunRequestBody {
     /// No leading `-` and no control character: it goes into the CLI's argv.
     #[oai(
         nullable,
-        validator(max_length = 50, pattern = r"^[^\-\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$")
+        validator(max_length = 200, pattern = r"^([^\-\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*)?$")
     )]
     pub model: Option<String>,
     /// A system prompt.
