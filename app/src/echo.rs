@@ -1,7 +1,7 @@
 //! `clawdforge echo-agent`: the bundled ACP echo agent.
 
 use clap::Args;
-use clawdforge_adapters::echo_agent::{run_stdio, EchoOptions};
+use clawdforge_echo_agent::{run_stdio, EchoOptions};
 use std::process::ExitCode;
 
 /// Options of the echo agent.
