@@ -64,6 +64,12 @@ pub struct Config {
     pub shutdown_grace_secs: u64,
     /// `text` or `json` log lines.
     pub log_format: String,
+    /// `acp` runtime: an agent process idle this long is stopped (the next turn starts it again).
+    pub agent_idle_secs: u64,
+    /// How long a cancelled turn's agent may take to stop before it is killed.
+    pub cancel_grace_secs: u64,
+    /// The most agent output one turn may produce; beyond, the agent is stopped and the turn fails.
+    pub max_turn_output_bytes: usize,
 }
 
 impl Default for Config {
@@ -94,6 +100,9 @@ impl Default for Config {
             run_max_timeout_secs: 1800,
             shutdown_grace_secs: 30,
             log_format: "text".into(),
+            agent_idle_secs: 300,
+            cancel_grace_secs: 5,
+            max_turn_output_bytes: 8 * 1024 * 1024,
         }
     }
 }
@@ -173,14 +182,17 @@ impl Config {
             "memory" => LedgerChoice::Memory,
             other => return bad("ledger", format!("must be sqlite or memory, not {other:?}")),
         };
-        if !matches!(self.permission_mode.as_str(), "approve-all" | "approve-reads" | "deny-all") {
+        if !matches!(self.permission_mode.as_str(), "approve-all" | "approve-reads" | "deny-all" | "ask") {
             return bad(
                 "permission_mode",
-                format!("must be approve-all, approve-reads or deny-all, not {:?}", self.permission_mode),
+                format!("must be approve-all, approve-reads, deny-all or ask, not {:?}", self.permission_mode),
             );
         }
-        if !matches!(self.agent_runtime.as_str(), "acpx" | "noop") {
-            return bad("agent_runtime", format!("must be acpx or noop, not {:?}", self.agent_runtime));
+        if !matches!(self.agent_runtime.as_str(), "acp" | "acpx" | "noop") {
+            return bad("agent_runtime", format!("must be acp, acpx or noop, not {:?}", self.agent_runtime));
+        }
+        if self.permission_mode == "ask" && self.agent_runtime != "acp" {
+            return bad("permission_mode", "ask needs agent_runtime = \"acp\"".into());
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return bad("log_format", format!("must be text or json, not {:?}", self.log_format));
@@ -195,6 +207,9 @@ impl Config {
             ("max_prompt_bytes", self.max_prompt_bytes as u64),
             ("run_timeout_secs", self.run_timeout_secs),
             ("run_max_timeout_secs", self.run_max_timeout_secs),
+            ("agent_idle_secs", self.agent_idle_secs),
+            ("cancel_grace_secs", self.cancel_grace_secs),
+            ("max_turn_output_bytes", self.max_turn_output_bytes as u64),
         ] {
             if v == 0 {
                 return bad(key, "must be at least 1".into());

@@ -159,6 +159,12 @@ impl Sessions {
         let duration_ms = finished.millis_since(started_at);
         match outcome {
             Ok(out) => {
+                if out.agent_restarted {
+                    let detail =
+                        json!({ "turn_index": index, "reason": "the agent could not resume its conversation" });
+                    let event = AuditEvent { kind: AuditKind::AgentRestarted, at: started_at, detail };
+                    self.ledger.record_event(&session.id, &event).await?;
+                }
                 let turn = Turn {
                     index,
                     prompt: input.prompt.as_str().to_owned(),

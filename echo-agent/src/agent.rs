@@ -89,8 +89,7 @@ impl EchoAgent {
         let id = {
             let mut sessions = self.lock();
             sessions.next_id += 1;
-            let nanos =
-                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
             format!("echo-{}-{nanos}-{}", std::process::id(), sessions.next_id)
         };
         store_turns(&cwd, &id, 0).map_err(internal)?;
@@ -141,7 +140,8 @@ impl EchoAgent {
         let mut words = text.split_whitespace().skip_while(|w| *w != "__files__").skip(1);
         let absolute = |p: &str| if Path::new(p).is_absolute() { PathBuf::from(p) } else { cwd.join(p) };
         if let Some(read) = words.next() {
-            let answer = conn.send_request(ReadTextFileRequest::new(session.clone(), absolute(read))).block_task().await;
+            let answer =
+                conn.send_request(ReadTextFileRequest::new(session.clone(), absolute(read))).block_task().await;
             let report = match answer {
                 Ok(r) => format!("[read ok {} bytes]\n", r.content.len()),
                 Err(e) => format!("[read refused {}]\n", e.code),

@@ -14,6 +14,8 @@ pub enum AuditKind {
     Close,
     /// The sweeper closed it as idle.
     SweepClose,
+    /// The agent was started again and could not resume the conversation.
+    AgentRestarted,
 }
 
 impl AuditKind {
@@ -25,12 +27,13 @@ impl AuditKind {
             AuditKind::TurnFailed => "turn_failed",
             AuditKind::Close => "close",
             AuditKind::SweepClose => "sweep_close",
+            AuditKind::AgentRestarted => "agent_restarted",
         }
     }
 
     /// Parses the stored word.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Create, Self::Turn, Self::TurnFailed, Self::Close, Self::SweepClose]
+        [Self::Create, Self::Turn, Self::TurnFailed, Self::Close, Self::SweepClose, Self::AgentRestarted]
             .into_iter()
             .find(|k| k.as_str() == s)
     }
@@ -53,7 +56,14 @@ mod tests {
 
     #[test]
     fn audit_kinds_round_trip_through_their_words() {
-        for k in [AuditKind::Create, AuditKind::Turn, AuditKind::TurnFailed, AuditKind::Close, AuditKind::SweepClose] {
+        for k in [
+            AuditKind::Create,
+            AuditKind::Turn,
+            AuditKind::TurnFailed,
+            AuditKind::Close,
+            AuditKind::SweepClose,
+            AuditKind::AgentRestarted,
+        ] {
             assert_eq!(AuditKind::parse(k.as_str()), Some(k));
         }
         assert_eq!(AuditKind::parse("nope"), None);

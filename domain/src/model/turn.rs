@@ -92,6 +92,9 @@ pub struct TurnOutput {
     pub events: Vec<Value>,
     /// The concatenated text of the turn's `agent_message_chunk` updates.
     pub text: String,
+    /// The runtime had to start the agent again and could not resume its
+    /// conversation (a new agent session); the core audits `agent_restarted`.
+    pub agent_restarted: bool,
 }
 
 /// A completed turn as recorded in the ledger.

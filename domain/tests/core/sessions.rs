@@ -47,7 +47,12 @@ fn turn_request(prompt: &str) -> TurnRequest {
 }
 
 fn echo_output(text: &str) -> TurnOutput {
-    TurnOutput { stop_reason: "end_turn".into(), events: vec![json!({"method": "session/update"})], text: text.into() }
+    TurnOutput {
+        stop_reason: "end_turn".into(),
+        events: vec![json!({"method": "session/update"})],
+        text: text.into(),
+        agent_restarted: false,
+    }
 }
 
 // ---- create -----------------------------------------------------------------
