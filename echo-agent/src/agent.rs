@@ -266,10 +266,12 @@ pub(crate) async fn serve(opts: EchoOptions, transport: impl ConnectTo<Agent> + 
         .v1()
         .name("clawdforge-echo-agent")
         .on_receive_request(
-            async |_request: InitializeRequest, responder: Responder<InitializeResponse>, _c: ConnectionTo<Client>| {
+            async move |_request: InitializeRequest,
+                        responder: Responder<InitializeResponse>,
+                        _c: ConnectionTo<Client>| {
                 responder.respond(
                     InitializeResponse::new(ProtocolVersion::V1)
-                        .agent_capabilities(AgentCapabilities::new().load_session(true)),
+                        .agent_capabilities(AgentCapabilities::new().load_session(!opts.no_load_session)),
                 )
             },
             agent_client_protocol::on_receive_request!(),

@@ -23,6 +23,8 @@ use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
 pub struct EchoOptions {
     /// Honour the test-only fault markers (`__crash__`, `__hang__`, `__permission__`, ...).
     pub faults: bool,
+    /// Do not offer `session/load` (to test clients that must start over).
+    pub no_load_session: bool,
 }
 
 /// Serves one ACP client on stdin/stdout until stdin closes.
