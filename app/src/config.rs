@@ -22,7 +22,7 @@ pub struct Config {
     pub ledger: String,
     /// The SQLite file (default `<data_dir>/ledger.sqlite3`).
     pub ledger_path: Option<PathBuf>,
-    /// `acpx` (real agents), or `noop` (agents that do nothing; for benchmarks).
+    /// `acp` (the gateway runs the agents itself), `acpx` (through the acpx CLI), or `noop` (for benchmarks).
     pub agent_runtime: String,
     /// Per-session working directories (default `<data_dir>/workspaces`).
     pub workspace_root: Option<PathBuf>,
@@ -79,7 +79,7 @@ impl Default for Config {
             data_dir: PathBuf::from(".clawdforge"),
             ledger: "sqlite".into(),
             ledger_path: None,
-            agent_runtime: "acpx".into(),
+            agent_runtime: "acp".into(),
             workspace_root: None,
             acpx_bin: None,
             acpx_home: None,

@@ -153,3 +153,17 @@ async fn acp_never_runs_more_agents_than_live_sessions_and_crashes_leave_none() 
     server.delete(&token, &b).await.expect_status(200);
     no_agent_left(&instance).await;
 }
+
+/// acpx stays one config key away: a whole session through it.
+#[tokio::test]
+async fn acpx_stays_available_as_a_runtime() {
+    let instance = Instance::new("agent_runtime = \"acpx\"");
+    let server = instance.start();
+    let token = server.token();
+    let id = server.open_session(&token, "echo").await;
+    for n in 1..=2 {
+        let body = server.turn(&token, &id, &format!("via acpx {n}")).await.expect_status(200);
+        assert_eq!(text(&body), format!("via acpx {n}\n[turn {n}]"));
+    }
+    server.delete(&token, &id).await.expect_status(200);
+}
