@@ -341,3 +341,27 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod runtime_tests {
+    use super::*;
+
+    #[test]
+    fn acp_is_the_default_runtime_and_ask_needs_it() {
+        assert_eq!(Config::default().agent_runtime, "acp");
+        let mut c = Config { permission_mode: "ask".into(), ..Config::default() };
+        assert!(c.clone().check().is_ok());
+        c.agent_runtime = "acpx".into();
+        let e = c.check().expect_err("refused").to_string();
+        assert!(e.starts_with("invalid configuration: permission_mode "), "{e}");
+        for (key, c) in [
+            ("agent_runtime", Config { agent_runtime: "node".into(), ..Config::default() }),
+            ("agent_idle_secs", Config { agent_idle_secs: 0, ..Config::default() }),
+            ("cancel_grace_secs", Config { cancel_grace_secs: 0, ..Config::default() }),
+            ("max_turn_output_bytes", Config { max_turn_output_bytes: 0, ..Config::default() }),
+        ] {
+            let e = c.check().expect_err("refused").to_string();
+            assert!(e.starts_with(&format!("invalid configuration: {key} ")), "{key}: {e}");
+        }
+    }
+}

@@ -236,6 +236,20 @@ pub(crate) struct Agent {
     child: Child,
     stderr: JoinHandle<String>,
     tasks: [JoinHandle<()>; 2],
+    /// Set once [`Agent::kill`] reaped it (its pid may then be reused).
+    reaped: bool,
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        // An agent dropped without `kill` (a start cut off by a timeout) must
+        // not leave its group behind; the leader is still unreaped here, so
+        // the pid cannot have been reused.
+        if !self.reaped {
+            kill_group(self.pid);
+            self.conn.close();
+        }
+    }
 }
 
 impl Agent {
@@ -260,14 +274,15 @@ impl Agent {
         let writer = tokio::spawn(write_lines(stdin, rx));
         let reader = tokio::spawn(read_lines(stdout, conn.clone(), max_turn_bytes));
         let stderr = tokio::spawn(read_tail(stderr, STDERR_TAIL_BYTES));
-        Ok(Self { pid, conn, child, stderr, tasks: [writer, reader] })
+        Ok(Self { pid, conn, child, stderr, tasks: [writer, reader], reaped: false })
     }
 
     /// Kills the process group and reaps the leader; the stderr tail is returned.
     pub(crate) async fn kill(mut self) -> String {
         kill_group(self.pid);
         self.conn.close();
-        let _ = tokio::time::timeout(crate::process::REAP_LIMIT, self.child.wait()).await;
+        let reaped = tokio::time::timeout(crate::process::REAP_LIMIT, self.child.wait()).await;
+        self.reaped = matches!(reaped, Ok(Ok(_)));
         for t in &self.tasks {
             t.abort();
         }
