@@ -269,6 +269,20 @@ async fn a_completed_turn_gets_the_next_index_and_is_recorded_with_a_turn_event(
 }
 
 #[tokio::test]
+async fn a_turn_on_a_restarted_agent_that_lost_its_conversation_is_audited_agent_restarted() {
+    let mut ledger = ledger_holding(open_session(1, "a", NOW));
+    ledger
+        .expect_record_event()
+        .withf(|id, ev| id == &sid(1) && ev.kind == AuditKind::AgentRestarted && ev.detail["turn_index"] == 1)
+        .times(1)
+        .returning(|_, _| Ok(()));
+    ledger.expect_record_turn().times(1).returning(|_, _, _| Ok(()));
+    let mut runtime = MockAgentRuntime::new();
+    runtime.expect_prompt().returning(|_, _, _, _| Ok(TurnOutput { agent_restarted: true, ..echo_output("echo: hi") }));
+    sessions(ledger, runtime).turn(&app("a"), sid(1).as_str(), turn_request("hi")).await.expect("turn");
+}
+
+#[tokio::test]
 async fn files_are_listed_before_the_prompt_in_the_agents_message() {
     let mut ledger = ledger_holding(open_session(1, "a", NOW));
     ledger.expect_record_turn().withf(|_, t, _| t.files == ["/data/x.rs"]).returning(|_, _, _| Ok(()));
