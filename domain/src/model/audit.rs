@@ -16,6 +16,8 @@ pub enum AuditKind {
     SweepClose,
     /// The agent was started again and could not resume the conversation.
     AgentRestarted,
+    /// The agent was refused a file outside the session's roots.
+    AccessRefused,
 }
 
 impl AuditKind {
@@ -28,14 +30,23 @@ impl AuditKind {
             AuditKind::Close => "close",
             AuditKind::SweepClose => "sweep_close",
             AuditKind::AgentRestarted => "agent_restarted",
+            AuditKind::AccessRefused => "access_refused",
         }
     }
 
     /// Parses the stored word.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Create, Self::Turn, Self::TurnFailed, Self::Close, Self::SweepClose, Self::AgentRestarted]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [
+            Self::Create,
+            Self::Turn,
+            Self::TurnFailed,
+            Self::Close,
+            Self::SweepClose,
+            Self::AgentRestarted,
+            Self::AccessRefused,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 
@@ -63,6 +74,7 @@ mod tests {
             AuditKind::Close,
             AuditKind::SweepClose,
             AuditKind::AgentRestarted,
+            AuditKind::AccessRefused,
         ] {
             assert_eq!(AuditKind::parse(k.as_str()), Some(k));
         }

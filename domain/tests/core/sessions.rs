@@ -1,8 +1,8 @@
 use crate::support::{app, open_session, sid, CountingIds, TestClock};
 use clawdforge_domain::error::{Error, RuntimeError};
 use clawdforge_domain::model::{
-    Admission, AgentName, AuditKind, CloseOutcome, CloseReason, ListCursor, Session, StatusFilter, Timestamp,
-    TurnOutput,
+    Admission, AgentName, AuditKind, CloseOutcome, CloseReason, ListCursor, RuntimeNotice, Session, StatusFilter,
+    Timestamp, TurnOutput,
 };
 use clawdforge_domain::policy::SessionPolicy;
 use clawdforge_domain::ports::{AgentRuntime, AgentSession, Ledger, MockAgentRuntime, MockLedger, TurnSink};
@@ -51,7 +51,7 @@ fn echo_output(text: &str) -> TurnOutput {
         stop_reason: "end_turn".into(),
         events: vec![json!({"method": "session/update"})],
         text: text.into(),
-        agent_restarted: false,
+        notices: Vec::new(),
     }
 }
 
@@ -278,7 +278,9 @@ async fn a_turn_on_a_restarted_agent_that_lost_its_conversation_is_audited_agent
         .returning(|_, _| Ok(()));
     ledger.expect_record_turn().times(1).returning(|_, _, _| Ok(()));
     let mut runtime = MockAgentRuntime::new();
-    runtime.expect_prompt().returning(|_, _, _, _| Ok(TurnOutput { agent_restarted: true, ..echo_output("echo: hi") }));
+    runtime.expect_prompt().returning(|_, _, _, _| {
+        Ok(TurnOutput { notices: vec![RuntimeNotice::AgentRestarted], ..echo_output("echo: hi") })
+    });
     sessions(ledger, runtime).turn(&app("a"), sid(1).as_str(), turn_request("hi")).await.expect("turn");
 }
 

@@ -136,6 +136,13 @@ async fn acp_permissions_and_files_follow_the_mode_and_stay_in_the_workspace() {
     assert!(text(&escape).starts_with("[read refused"), "{escape}");
     assert!(text(&escape).contains("[write refused"), "{escape}");
     assert!(!workspaces(&open).join("default").join("escape.txt").exists());
+    // Each refused escape is in the audit trail.
+    let events = server.get(&token, &format!("/sessions/{id}/events")).await.expect_status(200);
+    let refused: Vec<&Value> =
+        events["events"].as_array().expect("events").iter().filter(|e| e["event"] == "access_refused").collect();
+    assert_eq!(refused.len(), 2, "{events}");
+    assert_eq!(refused[0]["detail"]["method"], "fs/read_text_file");
+    assert_eq!(refused[1]["detail"]["method"], "fs/write_text_file");
 }
 
 #[tokio::test]

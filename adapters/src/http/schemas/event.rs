@@ -19,6 +19,8 @@ pub enum SessionEventKind {
     SweepClose,
     /// The agent was started again and could not resume its conversation.
     AgentRestarted,
+    /// The agent was refused a file outside the session's roots.
+    AccessRefused,
 }
 
 impl From<AuditKind> for SessionEventKind {
@@ -30,6 +32,7 @@ impl From<AuditKind> for SessionEventKind {
             AuditKind::Close => Self::Close,
             AuditKind::SweepClose => Self::SweepClose,
             AuditKind::AgentRestarted => Self::AgentRestarted,
+            AuditKind::AccessRefused => Self::AccessRefused,
         }
     }
 }

@@ -60,7 +60,12 @@ fn path_param(params: &Value) -> Result<PathBuf, Value> {
 
 fn refused(path: &Path) -> Value {
     tracing::warn!(path = %path.display(), "refused an agent file access outside the session's roots");
-    rpc_error(INVALID_PARAMS, "path is outside the session's workspace")
+    json!({"code": INVALID_PARAMS, "message": "path is outside the session's workspace", "data": {"reason": "outside_roots"}})
+}
+
+/// Whether an answer refused a path outside the session's roots (audited).
+pub(crate) fn is_refusal(error: &Value) -> bool {
+    error.pointer("/data/reason").and_then(Value::as_str) == Some("outside_roots")
 }
 
 /// Whether `path` (already canonical) lies under one of `roots` (canonicalized here).
@@ -273,7 +278,8 @@ mod tests {
             answer(&c, "fs/read_text_file", json!({"path": ws.path().join("in.txt"), "line": 2, "limit": 1}), None)
                 .await;
         assert_eq!(part, Ok(json!({"content": "b\n"})));
-        assert!(answer(&c, "fs/read_text_file", read(outside.path().join("secret")), None).await.is_err());
+        let escape = answer(&c, "fs/read_text_file", read(outside.path().join("secret")), None).await;
+        assert!(escape.as_ref().is_err_and(is_refusal), "{escape:?}");
         assert!(answer(&c, "fs/read_text_file", read(ws.path().join("link")), None).await.is_err());
         assert!(answer(&c, "fs/read_text_file", read(ws.path().join("../x/../../etc/passwd")), None).await.is_err());
         let write = |p: PathBuf| json!({"path": p, "content": "x"});

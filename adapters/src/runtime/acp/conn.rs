@@ -9,6 +9,7 @@
 
 use super::client::{self, ClientContext};
 use crate::process::{kill_group, read_tail, STDERR_TAIL_BYTES};
+use clawdforge_domain::model::RuntimeNotice;
 use clawdforge_domain::ports::TurnSink;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -40,6 +41,8 @@ pub(crate) struct TurnState {
     pub(crate) overflowed: bool,
     /// Set when the turn is being cancelled: permission asks then answer `cancelled`.
     pub(crate) cancelled: Arc<Notify>,
+    /// What the audit trail should record (refused file accesses).
+    pub(crate) notices: Vec<RuntimeNotice>,
 }
 
 impl TurnState {
@@ -51,6 +54,7 @@ impl TurnState {
             bytes: 0,
             overflowed: false,
             cancelled: Arc::new(Notify::new()),
+            notices: Vec::new(),
         }
     }
 }
@@ -202,7 +206,13 @@ impl Conn {
                 let turn = self.turn_handles();
                 let params = msg.get("params").cloned().unwrap_or(Value::Null);
                 tokio::spawn(async move {
+                    let path = params.get("path").and_then(Value::as_str).unwrap_or_default().to_owned();
                     let answer = client::answer(&this.ctx, &method, params, turn).await;
+                    if answer.as_ref().is_err_and(client::is_refusal) {
+                        if let Some(t) = lock(&this.turn).as_mut() {
+                            t.notices.push(RuntimeNotice::AccessRefused { method, path });
+                        }
+                    }
                     this.respond(&id, answer);
                 });
             }

@@ -29,7 +29,7 @@ use agent_client_protocol::v1::schema::{
 };
 use async_trait::async_trait;
 use clawdforge_domain::error::RuntimeError;
-use clawdforge_domain::model::TurnOutput;
+use clawdforge_domain::model::{RuntimeNotice, TurnOutput};
 use clawdforge_domain::ports::{AgentRuntime, AgentSession, TurnSink};
 use client::ClientContext;
 use conn::{Agent, CallError, TurnState};
@@ -455,7 +455,7 @@ impl AgentRuntime for AcpRuntime {
                     return Err(failed("the agent's prompt answer has no stopReason"));
                 };
                 state.events.push(msg);
-                Ok(TurnOutput { stop_reason: stop, events: state.events, text: state.text, agent_restarted: restarted })
+                Ok(output(stop, state, restarted))
             }
             Ending::Answer(Err(CallError::Rpc(err))) if !state.overflowed => {
                 Err(failed(format!("the agent failed the turn: {}", rpc_message(&CallError::Rpc(err)))))
@@ -465,12 +465,7 @@ impl AgentRuntime for AcpRuntime {
                 if let Some(dead) = kill(&mut guard) {
                     dead.agent.kill().await;
                 }
-                Ok(TurnOutput {
-                    stop_reason: "cancelled".into(),
-                    events: state.events,
-                    text: state.text,
-                    agent_restarted: restarted,
-                })
+                Ok(output("cancelled".into(), state, restarted))
             }
             Ending::Timeout => {
                 // It had its grace to answer the cancel; stop it: the next turn starts it again.
@@ -534,4 +529,14 @@ impl AgentRuntime for AcpRuntime {
             _ => Ok(()),
         }
     }
+}
+
+/// The completed turn, with what the audit trail should record.
+fn output(stop_reason: String, state: TurnState, restarted: bool) -> TurnOutput {
+    let mut notices = Vec::new();
+    if restarted {
+        notices.push(RuntimeNotice::AgentRestarted);
+    }
+    notices.extend(state.notices);
+    TurnOutput { stop_reason, events: state.events, text: state.text, notices }
 }
