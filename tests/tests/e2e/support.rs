@@ -37,11 +37,11 @@ pub fn acpx() -> PathBuf {
     acpx
 }
 
-/// The agent runtime the tests run on: `CLAWDFORGE_TEST_RUNTIME` (`acp` or
-/// `acpx`), else the default `acp`. Tests about one runtime name it in their
+/// The agent runtime the tests run on: `TEST_AGENT_RUNTIME` (`acp` or
+/// `acpx`; not `CLAWDFORGE_*`, which the server would read), else the default `acp`. Tests about one runtime name it in their
 /// own config (`agent_runtime = "acpx"`), which replaces this line.
 pub fn runtime() -> String {
-    std::env::var("CLAWDFORGE_TEST_RUNTIME").unwrap_or_else(|_| "acp".to_owned())
+    std::env::var("TEST_AGENT_RUNTIME").unwrap_or_else(|_| "acp".to_owned())
 }
 
 /// The processes whose working directory lies under `dir` (agents run in
