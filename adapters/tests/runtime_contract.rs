@@ -33,6 +33,10 @@ fn acp() -> Subject {
 }
 
 fn acp_with_grace(cancel_grace: Duration) -> Subject {
+    acp_with(cancel_grace, Permissions::ApproveReads)
+}
+
+fn acp_with(cancel_grace: Duration, permissions: Permissions) -> Subject {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let agent = format!("{} echo-agent --faults", debug_clawdforge().display());
     let runtime = AcpRuntime::new(AcpConfig {
@@ -41,7 +45,7 @@ fn acp_with_grace(cancel_grace: Duration) -> Subject {
         state_dir: dir.path().join("state"),
         agents: BTreeMap::from([("echo".to_owned(), AgentCommand::Custom(agent))]),
         node_modules: Vec::new(),
-        permissions: Permissions::ApproveReads,
+        permissions,
         allowed_roots: Vec::new(),
         idle: Duration::from_secs(300),
         cancel_grace,
@@ -224,4 +228,44 @@ async fn acp_cancel_ends_the_running_turn_as_cancelled() {
 #[tokio::test]
 async fn acp_cancel_kills_an_agent_that_does_not_stop() {
     assert_eq!(cancel_running(&acp_with_grace(Duration::from_secs(1)), "__stuck__").await, "cancelled");
+}
+
+/// A sink that answers every permission ask with `answer` and keeps the asks.
+struct Decider {
+    answer: Option<String>,
+    asks: Mutex<Vec<PermissionAsk>>,
+}
+
+#[async_trait::async_trait]
+impl TurnSink for Decider {
+    fn update(&self, _: &Value) {}
+
+    async fn permission(&self, ask: PermissionAsk) -> Option<String> {
+        self.asks.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(ask);
+        self.answer.clone()
+    }
+}
+
+/// Under `ask`, the turn's sink decides: its option, or ACP's cancelled outcome for `None`.
+#[tokio::test]
+async fn acp_ask_mode_hands_permission_requests_to_the_sink() {
+    let s = acp_with(Duration::from_secs(5), Permissions::Ask);
+    let session = new_session();
+    s.runtime.open(&session).await.unwrap_or_else(|e| panic!("open: {e:?}"));
+    for (answer, said) in [
+        (Some("allow"), "[permission allow]"),
+        (Some("reject"), "[permission reject]"),
+        (None, "[permission cancelled]"),
+    ] {
+        let sink = Arc::new(Decider { answer: answer.map(str::to_owned), asks: Mutex::default() });
+        let out = s.runtime.prompt(&session, "__permission_write__", TURN, sink.clone()).await;
+        let out = out.unwrap_or_else(|e| panic!("turn: {e:?}"));
+        assert!(out.text.starts_with(said), "{answer:?}: {}", out.text);
+        let asks = sink.asks.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        assert_eq!(asks.len(), 1);
+        assert_eq!(asks[0].tool_call["kind"], "edit");
+        let kinds: Vec<&str> = asks[0].options.iter().map(|o| o.kind.as_str()).collect();
+        assert_eq!(kinds, ["allow_once", "reject_once"]);
+    }
+    s.runtime.close(&session).await.unwrap_or_else(|e| panic!("close: {e:?}"));
 }
