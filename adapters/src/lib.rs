@@ -3,7 +3,6 @@
 //! translates: no adapter knows another, none holds a policy.
 
 pub mod clock;
-pub mod echo_agent;
 pub mod http;
 pub mod ids;
 pub mod ledger;

@@ -22,7 +22,7 @@ pub struct Config {
     pub ledger: String,
     /// The SQLite file (default `<data_dir>/ledger.sqlite3`).
     pub ledger_path: Option<PathBuf>,
-    /// `acpx` (real agents), or `noop` (agents that do nothing; for benchmarks).
+    /// `acp` (the gateway runs the agents itself), `acpx` (through the acpx CLI), or `noop` (for benchmarks).
     pub agent_runtime: String,
     /// Per-session working directories (default `<data_dir>/workspaces`).
     pub workspace_root: Option<PathBuf>,
@@ -74,7 +74,11 @@ pub struct Config {
     pub max_concurrent_runs: u32,
     /// `/run` jobs running at once per app (beyond: 429).
     pub max_runs_per_app: u32,
-    /// The most output a turn may produce before its agent is stopped.
+    /// `acp` runtime: an agent process idle this long is stopped (the next turn starts it again).
+    pub agent_idle_secs: u64,
+    /// How long a cancelled turn's agent may take to stop before it is killed.
+    pub cancel_grace_secs: u64,
+    /// The most agent output one turn may produce; beyond, the agent is stopped and the turn fails.
     pub max_turn_output_bytes: usize,
 }
 
@@ -85,7 +89,7 @@ impl Default for Config {
             data_dir: PathBuf::from(".clawdforge"),
             ledger: "sqlite".into(),
             ledger_path: None,
-            agent_runtime: "acpx".into(),
+            agent_runtime: "acp".into(),
             workspace_root: None,
             acpx_bin: None,
             acpx_home: None,
@@ -111,6 +115,8 @@ impl Default for Config {
             max_connections: 1024,
             max_concurrent_runs: 8,
             max_runs_per_app: 4,
+            agent_idle_secs: 300,
+            cancel_grace_secs: 5,
             max_turn_output_bytes: 8 * 1024 * 1024,
         }
     }
@@ -191,14 +197,17 @@ impl Config {
             "memory" => LedgerChoice::Memory,
             other => return bad("ledger", format!("must be sqlite or memory, not {other:?}")),
         };
-        if !matches!(self.permission_mode.as_str(), "approve-all" | "approve-reads" | "deny-all") {
+        if !matches!(self.permission_mode.as_str(), "approve-all" | "approve-reads" | "deny-all" | "ask") {
             return bad(
                 "permission_mode",
-                format!("must be approve-all, approve-reads or deny-all, not {:?}", self.permission_mode),
+                format!("must be approve-all, approve-reads, deny-all or ask, not {:?}", self.permission_mode),
             );
         }
-        if !matches!(self.agent_runtime.as_str(), "acpx" | "noop") {
-            return bad("agent_runtime", format!("must be acpx or noop, not {:?}", self.agent_runtime));
+        if !matches!(self.agent_runtime.as_str(), "acp" | "acpx" | "noop") {
+            return bad("agent_runtime", format!("must be acp, acpx or noop, not {:?}", self.agent_runtime));
+        }
+        if self.permission_mode == "ask" && self.agent_runtime != "acp" {
+            return bad("permission_mode", "ask needs agent_runtime = \"acp\"".into());
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return bad("log_format", format!("must be text or json, not {:?}", self.log_format));
@@ -218,6 +227,8 @@ impl Config {
             ("max_connections", self.max_connections as u64),
             ("max_concurrent_runs", u64::from(self.max_concurrent_runs)),
             ("max_runs_per_app", u64::from(self.max_runs_per_app)),
+            ("agent_idle_secs", self.agent_idle_secs),
+            ("cancel_grace_secs", self.cancel_grace_secs),
             ("max_turn_output_bytes", self.max_turn_output_bytes as u64),
         ] {
             if v == 0 {
@@ -345,6 +356,30 @@ mod tests {
         for (mutate, key) in cases {
             let mut c = Config::default();
             mutate(&mut c);
+            let e = c.check().expect_err("refused").to_string();
+            assert!(e.starts_with(&format!("invalid configuration: {key} ")), "{key}: {e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod runtime_tests {
+    use super::*;
+
+    #[test]
+    fn acp_is_the_default_runtime_and_ask_needs_it() {
+        assert_eq!(Config::default().agent_runtime, "acp");
+        let mut c = Config { permission_mode: "ask".into(), ..Config::default() };
+        assert!(c.clone().check().is_ok());
+        c.agent_runtime = "acpx".into();
+        let e = c.check().expect_err("refused").to_string();
+        assert!(e.starts_with("invalid configuration: permission_mode "), "{e}");
+        for (key, c) in [
+            ("agent_runtime", Config { agent_runtime: "node".into(), ..Config::default() }),
+            ("agent_idle_secs", Config { agent_idle_secs: 0, ..Config::default() }),
+            ("cancel_grace_secs", Config { cancel_grace_secs: 0, ..Config::default() }),
+            ("max_turn_output_bytes", Config { max_turn_output_bytes: 0, ..Config::default() }),
+        ] {
             let e = c.check().expect_err("refused").to_string();
             assert!(e.starts_with(&format!("invalid configuration: {key} ")), "{key}: {e}");
         }

@@ -6,6 +6,7 @@ use clawdforge_adapters::ids::RandomIds;
 use clawdforge_adapters::ledger::{MemoryLedger, SqliteLedger};
 use clawdforge_adapters::paths::CanonicalPaths;
 use clawdforge_adapters::runner::claude::{ClaudeConfig, ClaudeRunner};
+use clawdforge_adapters::runtime::acp::{registry, AcpConfig, AcpRuntime, Permissions};
 use clawdforge_adapters::runtime::acpx::{
     builtin_is_installed, installed_executable, AcpxConfig, AcpxRuntime, AgentCommand, PermissionMode,
 };
@@ -26,8 +27,10 @@ pub struct Core {
     pub sessions: Arc<Sessions>,
     /// One-shot runs.
     pub runs: Arc<Runs>,
-    /// The acpx runtime (unless `noop`), kept to wait for its background work at exit.
+    /// The acpx runtime (when chosen), kept to wait for its background work at exit.
     pub acpx: Option<Arc<AcpxRuntime>>,
+    /// The native ACP runtime (when chosen), kept to stop its agents at exit.
+    pub acp: Option<Arc<AcpRuntime>>,
 }
 
 /// Opens the configured ledger, creating the SQLite file's directory if needed.
@@ -67,12 +70,11 @@ pub fn build(settings: &Settings, ledger: Arc<dyn Ledger>) -> Result<Core, Strin
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let ids: Arc<dyn IdSource> = Arc::new(RandomIds);
     let agents = agent_commands(settings)?;
-    let permissions: PermissionMode = raw
-        .permission_mode
-        .parse()
-        .map_err(|_| format!("invalid configuration: permission_mode {:?} is not supported", raw.permission_mode))?;
     let acpx = (raw.agent_runtime == "acpx")
         .then(|| -> Result<_, String> {
+            let permissions: PermissionMode = raw.permission_mode.parse().map_err(|_| {
+                format!("invalid configuration: permission_mode {:?} is not supported by acpx", raw.permission_mode)
+            })?;
             Ok(Arc::new(
                 AcpxRuntime::new(AcpxConfig {
                     acpx_bin: acpx_bin(settings),
@@ -86,9 +88,11 @@ pub fn build(settings: &Settings, ledger: Arc<dyn Ledger>) -> Result<Core, Strin
             ))
         })
         .transpose()?;
-    let runtime: Arc<dyn AgentRuntime> = match &acpx {
-        Some(a) => a.clone(),
-        None => Arc::new(NoopRuntime),
+    let acp = (raw.agent_runtime == "acp").then(|| acp_runtime(settings, &agents)).transpose()?;
+    let runtime: Arc<dyn AgentRuntime> = match (&acpx, &acp) {
+        (Some(a), _) => a.clone(),
+        (_, Some(a)) => a.clone(),
+        _ => Arc::new(NoopRuntime),
     };
     let policy = SessionPolicy {
         agents: agents.keys().filter_map(|n| AgentName::new(n.as_str()).ok()).collect(),
@@ -122,7 +126,43 @@ pub fn build(settings: &Settings, ledger: Arc<dyn Ledger>) -> Result<Core, Strin
         sessions: Arc::new(sessions),
         runs: Arc::new(Runs::new(ledger, runner, clock, run_policy)),
         acpx,
+        acp,
     })
+}
+
+/// The native runtime: agents' HOME is acpx's (so logins made there serve
+/// both runtimes), their ACP session ids under `<data_dir>/acp-sessions`.
+fn acp_runtime(settings: &Settings, agents: &BTreeMap<String, AgentCommand>) -> Result<Arc<AcpRuntime>, String> {
+    let raw = &settings.raw;
+    let permissions: Permissions = raw
+        .permission_mode
+        .parse()
+        .map_err(|_| format!("invalid configuration: permission_mode {:?} is not supported", raw.permission_mode))?;
+    Ok(Arc::new(AcpRuntime::new(AcpConfig {
+        workspace_root: absolute(&settings.workspace_root)?,
+        agent_home: absolute(&settings.acpx_home)?,
+        state_dir: absolute(&raw.data_dir.join("acp-sessions"))?,
+        agents: agents.clone(),
+        node_modules: node_modules_dirs(),
+        permissions,
+        allowed_roots: raw.allowed_roots.clone(),
+        idle: Duration::from_secs(raw.agent_idle_secs),
+        cancel_grace: Duration::from_secs(raw.cancel_grace_secs),
+        max_turn_output_bytes: raw.max_turn_output_bytes,
+        max_live: raw.max_live_sessions as usize,
+    })))
+}
+
+/// Where installed built-in agents are looked for: `node_modules` in the
+/// working directory and in the binary's checkout.
+fn node_modules_dirs() -> Vec<PathBuf> {
+    let mut dirs = vec![PathBuf::from("node_modules")];
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(root) = exe.parent().and_then(|p| p.parent()).and_then(|p| p.parent()) {
+            dirs.push(root.join("node_modules"));
+        }
+    }
+    dirs.into_iter().filter(|d| d.is_dir()).filter_map(|d| std::path::absolute(d).ok()).collect()
 }
 
 /// acpx's built-ins, the configured custom agents, and the bundled `echo` agent.
@@ -132,7 +172,9 @@ fn agent_commands(settings: &Settings) -> Result<BTreeMap<String, AgentCommand>,
     let path = std::env::var_os("PATH");
     let mut agents: BTreeMap<String, AgentCommand> = BTreeMap::new();
     for name in &settings.raw.builtin_agents {
-        if builtin_is_installed(name, path.as_deref()) {
+        // The native runtime also finds a built-in's adapter under node_modules.
+        let native = settings.raw.agent_runtime == "acp" && registry::resolve(name, &node_modules_dirs()).is_ok();
+        if native || builtin_is_installed(name, path.as_deref()) {
             agents.insert(name.clone(), AgentCommand::Builtin(name.clone()));
         } else {
             let exe = installed_executable(name).unwrap_or_default();
@@ -179,6 +221,9 @@ impl Core {
     pub async fn wait_idle(&self) {
         if let Some(acpx) = &self.acpx {
             acpx.wait_idle().await;
+        }
+        if let Some(acp) = &self.acp {
+            acp.shutdown().await;
         }
     }
 }

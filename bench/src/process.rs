@@ -59,6 +59,11 @@ impl Running {
         }
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Resident set size in bytes (Linux `/proc`).
     pub fn rss_bytes(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
@@ -91,4 +96,30 @@ pub fn gateway(dir: &Path, extra: &str) -> Result<Running, String> {
     // Default logging (one line per request) is part of the stack being measured.
     cmd.arg("--config").arg(&config).arg("serve");
     Running::start(cmd)
+}
+
+/// Resident set size of process `pid` in bytes (0 when gone).
+pub fn rss_of(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+        .unwrap_or(0)
+}
+
+/// The processes whose environment sets `HOME=<home>` (every agent, acpx
+/// client and acpx queue owner of a gateway runs with its agent HOME, even
+/// when detached from the gateway's process tree).
+pub fn processes_with_home(home: &Path) -> Vec<u32> {
+    let want = format!("HOME={}", home.display()).into_bytes();
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == want))
+        })
+        .collect()
 }

@@ -3,7 +3,7 @@
 use crate::error::{Error, RuntimeError};
 use crate::model::{
     Admission, AgentName, AppName, AuditEvent, AuditKind, CloseOutcome, CloseReason, ListCursor, ListQuery, Meta,
-    Prompt, Session, SessionId, SessionPage, StatusFilter, Turn, TurnInput,
+    Prompt, RuntimeNotice, Session, SessionId, SessionPage, StatusFilter, Turn, TurnInput,
 };
 use crate::policy::SessionPolicy;
 use crate::ports::{AgentRuntime, AgentSession, Clock, IdSource, IgnoreUpdates, Ledger, PathResolver, PathsAsGiven};
@@ -173,6 +173,18 @@ impl Sessions {
         let duration_ms = finished.millis_since(started_at);
         match outcome {
             Ok(out) => {
+                for notice in &out.notices {
+                    let (kind, detail) = match notice {
+                        RuntimeNotice::AgentRestarted => (
+                            AuditKind::AgentRestarted,
+                            json!({ "turn_index": index, "reason": "the agent could not resume its conversation" }),
+                        ),
+                        RuntimeNotice::AccessRefused { method, path } => {
+                            (AuditKind::AccessRefused, json!({ "turn_index": index, "method": method, "path": path }))
+                        }
+                    };
+                    self.ledger.record_event(&session.id, &AuditEvent { kind, at: started_at, detail }).await?;
+                }
                 let turn = Turn {
                     index,
                     prompt: input.prompt.as_str().to_owned(),

@@ -1,4 +1,5 @@
 //! Agent runtimes.
 
+pub mod acp;
 pub mod acpx;
 pub mod noop;

@@ -3,20 +3,33 @@
 mod control_plane;
 mod memory;
 mod one_shot;
+mod runtimes;
 mod turns;
 
 use crate::stats::{ms, Summary};
 
 /// Runs every scenario.
-pub async fn all(quick: bool) -> Result<(), String> {
+pub async fn all(quick: bool, only: Option<&str>) -> Result<(), String> {
+    let on = |name: &str| only.is_none_or(|o| o == name);
     println!(
         "clawdforge benchmarks{} — every row against its baseline from this run\n",
         if quick { " (quick)" } else { "" }
     );
-    control_plane::run(quick).await?;
-    turns::run(quick).await?;
-    one_shot::run(quick).await?;
-    memory::run(quick).await?;
+    if on("control-plane") {
+        control_plane::run(quick).await?;
+    }
+    if on("turns") {
+        turns::run(quick).await?;
+    }
+    if on("runtimes") {
+        runtimes::run(quick).await?;
+    }
+    if on("one-shot") {
+        one_shot::run(quick).await?;
+    }
+    if on("memory") {
+        memory::run(quick).await?;
+    }
     Ok(())
 }
 

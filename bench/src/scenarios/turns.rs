@@ -17,7 +17,7 @@ const SPACING: Duration = Duration::from_millis(1500);
 pub async fn run(quick: bool) -> Result<(), String> {
     let n = if quick { 3 } else { 15 };
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let gw = gateway(dir.path(), "")?;
+    let gw = gateway(dir.path(), "agent_runtime = \"acpx\"")?;
     let client = http()?;
     let auth = format!("Bearer {}", gw.token);
     let created = post_json(&client, &format!("{}/sessions", gw.base), &auth, &json!({"agent": "echo"})).await?;

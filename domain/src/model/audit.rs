@@ -14,6 +14,10 @@ pub enum AuditKind {
     Close,
     /// The sweeper closed it as idle.
     SweepClose,
+    /// The agent was started again and could not resume the conversation.
+    AgentRestarted,
+    /// The agent was refused a file outside the session's roots.
+    AccessRefused,
 }
 
 impl AuditKind {
@@ -25,14 +29,24 @@ impl AuditKind {
             AuditKind::TurnFailed => "turn_failed",
             AuditKind::Close => "close",
             AuditKind::SweepClose => "sweep_close",
+            AuditKind::AgentRestarted => "agent_restarted",
+            AuditKind::AccessRefused => "access_refused",
         }
     }
 
     /// Parses the stored word.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Create, Self::Turn, Self::TurnFailed, Self::Close, Self::SweepClose]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [
+            Self::Create,
+            Self::Turn,
+            Self::TurnFailed,
+            Self::Close,
+            Self::SweepClose,
+            Self::AgentRestarted,
+            Self::AccessRefused,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 
@@ -53,7 +67,15 @@ mod tests {
 
     #[test]
     fn audit_kinds_round_trip_through_their_words() {
-        for k in [AuditKind::Create, AuditKind::Turn, AuditKind::TurnFailed, AuditKind::Close, AuditKind::SweepClose] {
+        for k in [
+            AuditKind::Create,
+            AuditKind::Turn,
+            AuditKind::TurnFailed,
+            AuditKind::Close,
+            AuditKind::SweepClose,
+            AuditKind::AgentRestarted,
+            AuditKind::AccessRefused,
+        ] {
             assert_eq!(AuditKind::parse(k.as_str()), Some(k));
         }
         assert_eq!(AuditKind::parse("nope"), None);

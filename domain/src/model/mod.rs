@@ -21,4 +21,4 @@ pub use run::{RunOutcome, RunRecord, RunRequest};
 pub use session::{Admission, Caps, CloseOutcome, CloseReason, Session, SessionState};
 pub use time::Timestamp;
 pub(crate) use turn::path_is_allowed;
-pub use turn::{Prompt, Turn, TurnInput, TurnOutput};
+pub use turn::{Prompt, RuntimeNotice, Turn, TurnInput, TurnOutput};

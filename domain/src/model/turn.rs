@@ -92,6 +92,24 @@ pub struct TurnOutput {
     pub events: Vec<Value>,
     /// The concatenated text of the turn's `agent_message_chunk` updates.
     pub text: String,
+    /// What the runtime saw during the turn that the audit trail records.
+    pub notices: Vec<RuntimeNotice>,
+}
+
+/// Something a runtime saw during a turn that the core audits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuntimeNotice {
+    /// The agent had to be started again and could not resume its
+    /// conversation (a new agent session): audited `agent_restarted`.
+    AgentRestarted,
+    /// The agent asked for a file the session may not touch and was refused:
+    /// audited `access_refused`.
+    AccessRefused {
+        /// The agent's request (`fs/read_text_file`, ...).
+        method: String,
+        /// The path as the agent gave it.
+        path: String,
+    },
 }
 
 /// A completed turn as recorded in the ledger.

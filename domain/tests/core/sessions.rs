@@ -1,8 +1,8 @@
 use crate::support::{app, open_session, sid, CountingIds, TestClock};
 use clawdforge_domain::error::{Error, RuntimeError};
 use clawdforge_domain::model::{
-    Admission, AgentName, AuditKind, CloseOutcome, CloseReason, ListCursor, Session, StatusFilter, Timestamp,
-    TurnOutput,
+    Admission, AgentName, AuditKind, CloseOutcome, CloseReason, ListCursor, RuntimeNotice, Session, StatusFilter,
+    Timestamp, TurnOutput,
 };
 use clawdforge_domain::policy::SessionPolicy;
 use clawdforge_domain::ports::{AgentRuntime, AgentSession, Ledger, MockAgentRuntime, MockLedger, TurnSink};
@@ -47,7 +47,12 @@ fn turn_request(prompt: &str) -> TurnRequest {
 }
 
 fn echo_output(text: &str) -> TurnOutput {
-    TurnOutput { stop_reason: "end_turn".into(), events: vec![json!({"method": "session/update"})], text: text.into() }
+    TurnOutput {
+        stop_reason: "end_turn".into(),
+        events: vec![json!({"method": "session/update"})],
+        text: text.into(),
+        notices: Vec::new(),
+    }
 }
 
 // ---- create -----------------------------------------------------------------
@@ -261,6 +266,22 @@ async fn a_completed_turn_gets_the_next_index_and_is_recorded_with_a_turn_event(
         .returning(|_, _, _, _| Ok(echo_output("echo: hi")));
     let turn = sessions(ledger, runtime).turn(&app("a"), sid(1).as_str(), turn_request("hi")).await.expect("turn");
     assert_eq!((turn.index, turn.stop_reason.as_str(), turn.events.len()), (3, "end_turn", 1));
+}
+
+#[tokio::test]
+async fn a_turn_on_a_restarted_agent_that_lost_its_conversation_is_audited_agent_restarted() {
+    let mut ledger = ledger_holding(open_session(1, "a", NOW));
+    ledger
+        .expect_record_event()
+        .withf(|id, ev| id == &sid(1) && ev.kind == AuditKind::AgentRestarted && ev.detail["turn_index"] == 1)
+        .times(1)
+        .returning(|_, _| Ok(()));
+    ledger.expect_record_turn().times(1).returning(|_, _, _| Ok(()));
+    let mut runtime = MockAgentRuntime::new();
+    runtime.expect_prompt().returning(|_, _, _, _| {
+        Ok(TurnOutput { notices: vec![RuntimeNotice::AgentRestarted], ..echo_output("echo: hi") })
+    });
+    sessions(ledger, runtime).turn(&app("a"), sid(1).as_str(), turn_request("hi")).await.expect("turn");
 }
 
 #[tokio::test]

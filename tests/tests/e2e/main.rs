@@ -1,6 +1,7 @@
 //! Black-box tests of the whole binary: the real SQLite ledger, the real
 //! acpx and the bundled echo agent, over HTTP on loopback.
 
+mod acp;
 mod caps;
 mod connections;
 mod disk;

@@ -37,6 +37,25 @@ pub fn acpx() -> PathBuf {
     acpx
 }
 
+/// The agent runtime the tests run on: `TEST_AGENT_RUNTIME` (`acp` or
+/// `acpx`; not `CLAWDFORGE_*`, which the server would read), else the default `acp`. Tests about one runtime name it in their
+/// own config (`agent_runtime = "acpx"`), which replaces this line.
+pub fn runtime() -> String {
+    std::env::var("TEST_AGENT_RUNTIME").unwrap_or_else(|_| "acp".to_owned())
+}
+
+/// The processes whose working directory lies under `dir` (agents run in
+/// their session's workspace), read from /proc.
+pub fn processes_under(dir: &Path) -> Vec<u32> {
+    let Ok(dir) = std::fs::canonicalize(dir) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+        .filter(|pid| std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd.starts_with(&dir)))
+        .collect()
+}
+
 /// A data directory and the config file that points into it.
 pub struct Instance {
     pub dir: Arc<TempDir>,
@@ -49,9 +68,10 @@ impl Instance {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = dir.path().join("clawdforge.toml");
         let base = format!(
-            "listen = \"127.0.0.1:0\"\ndata_dir = {data:?}\nacpx_bin = {acpx:?}\nacpx_queue_ttl_secs = 15\n\
+            "listen = \"127.0.0.1:0\"\ndata_dir = {data:?}\nagent_runtime = {runtime:?}\nacpx_bin = {acpx:?}\nacpx_queue_ttl_secs = 15\n\
              claude_bin = {claude:?}\nbuiltin_agents = []\nturn_timeout_secs = 30\nshutdown_grace_secs = 20\n",
             data = dir.path().join("data"),
+            runtime = runtime(),
             acpx = acpx(),
             claude = root().join("adapters/tests/fixtures/fake-claude"),
         );
@@ -61,7 +81,11 @@ impl Instance {
             extra.lines().any(|l| l.split('=').next().unwrap_or_default().trim() == key)
         };
         let kept: String = base.lines().filter(|l| !overridden(l)).map(|l| format!("{l}\n")).collect();
-        let toml = format!("{kept}{extra}\n[agents]\nfaulty = \"{bin} echo-agent --faults\"\n", bin = bin().display());
+        let toml = format!(
+            "{kept}{extra}\n[agents]\nfaulty = \"{bin} echo-agent --faults\"\n\
+             forgetful = \"{bin} echo-agent --faults --no-load-session\"\n",
+            bin = bin().display()
+        );
         std::fs::write(&config, toml).expect("write config");
         Self { dir: Arc::new(dir), config }
     }

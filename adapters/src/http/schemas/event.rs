@@ -17,6 +17,10 @@ pub enum SessionEventKind {
     Close,
     /// The sweeper closed it as idle.
     SweepClose,
+    /// The agent was started again and could not resume its conversation.
+    AgentRestarted,
+    /// The agent was refused a file outside the session's roots.
+    AccessRefused,
 }
 
 impl From<AuditKind> for SessionEventKind {
@@ -27,6 +31,8 @@ impl From<AuditKind> for SessionEventKind {
             AuditKind::TurnFailed => Self::TurnFailed,
             AuditKind::Close => Self::Close,
             AuditKind::SweepClose => Self::SweepClose,
+            AuditKind::AgentRestarted => Self::AgentRestarted,
+            AuditKind::AccessRefused => Self::AccessRefused,
         }
     }
 }

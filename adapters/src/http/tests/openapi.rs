@@ -93,7 +93,11 @@ fn every_operation_has_an_id_a_tag_and_its_documented_errors() {
 fn each_operation_lists_the_errors_it_can_return() {
     let spec: Value = serde_json::from_str(&openapi_json()).expect("json");
     let statuses = |path: &str, method: &str| -> Vec<String> {
-        spec["paths"][path][method]["responses"].as_object().expect("responses").keys().cloned().collect()
+        // Sorted: serde_json keeps insertion order (agent-client-protocol turns on `preserve_order`).
+        let mut keys: Vec<String> =
+            spec["paths"][path][method]["responses"].as_object().expect("responses").keys().cloned().collect();
+        keys.sort();
+        keys
     };
     assert_eq!(statuses("/sessions", "post"), ["200", "400", "401", "413", "422", "429", "500", "502", "503", "504"]);
     assert_eq!(

@@ -121,6 +121,7 @@ pub fn turn_saying(text: &str) -> TurnOutput {
             json!({"jsonrpc": "2.0", "id": "req-1", "result": {"stopReason": "end_turn"}}),
         ],
         text: text.into(),
+        notices: Vec::new(),
     }
 }
 

@@ -223,6 +223,7 @@ impl TurnCollector {
             stop_reason: self.stop_reason.clone()?,
             events: std::mem::take(&mut self.events),
             text: std::mem::take(&mut self.text),
+            notices: Vec::new(),
         })
     }
 }

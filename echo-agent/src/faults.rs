@@ -7,10 +7,22 @@ pub(crate) enum Fault {
     Crash,
     /// Hang until the turn is cancelled.
     Hang,
+    /// Hang and ignore `session/cancel` (only a kill ends it).
+    Stuck,
     /// Ask the client for permission to read a file, then finish.
     PermissionRead,
     /// Ask the client for permission to edit a file, then finish.
     PermissionWrite,
+    /// Answer the prompt with a JSON-RPC error.
+    RpcError,
+    /// Stream far more output than a turn may hold (16 MiB).
+    Huge,
+    /// Write a lot to stderr (4 MiB) before answering normally.
+    Stderr,
+    /// Stream the reply slowly: several chunks with pauses between them.
+    Drip,
+    /// Ask the client to read and write files through `fs/*`, then report.
+    Files,
 }
 
 /// The fault a prompt asks for; `None` when faults are off or none is named.
@@ -18,13 +30,17 @@ pub(crate) fn fault_in(prompt: &str, enabled: bool) -> Option<Fault> {
     if !enabled {
         return None;
     }
-    // The longer marker first: `__permission_write__` contains no
-    // `__permission__`, but order still keeps the intent obvious.
     [
         ("__crash__", Fault::Crash),
         ("__hang__", Fault::Hang),
+        ("__stuck__", Fault::Stuck),
         ("__permission_write__", Fault::PermissionWrite),
         ("__permission__", Fault::PermissionRead),
+        ("__rpc_error__", Fault::RpcError),
+        ("__huge__", Fault::Huge),
+        ("__stderr__", Fault::Stderr),
+        ("__drip__", Fault::Drip),
+        ("__files__", Fault::Files),
     ]
     .into_iter()
     .find(|(marker, _)| prompt.contains(marker))
@@ -44,8 +60,14 @@ mod tests {
     fn each_marker_names_its_fault() {
         assert_eq!(fault_in("a __crash__ b", true), Some(Fault::Crash));
         assert_eq!(fault_in("__hang__", true), Some(Fault::Hang));
+        assert_eq!(fault_in("__stuck__", true), Some(Fault::Stuck));
         assert_eq!(fault_in("x __permission__", true), Some(Fault::PermissionRead));
         assert_eq!(fault_in("x __permission_write__", true), Some(Fault::PermissionWrite));
+        assert_eq!(fault_in("__rpc_error__", true), Some(Fault::RpcError));
+        assert_eq!(fault_in("__huge__", true), Some(Fault::Huge));
+        assert_eq!(fault_in("__stderr__", true), Some(Fault::Stderr));
+        assert_eq!(fault_in("__drip__", true), Some(Fault::Drip));
+        assert_eq!(fault_in("__files__ a b", true), Some(Fault::Files));
         assert_eq!(fault_in("just text", true), None);
     }
 }
