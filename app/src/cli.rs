@@ -50,7 +50,7 @@ pub enum Command {
     App(AppCommand),
     /// Run one sweep pass: close idle sessions, delete long-closed ones.
     Sweep,
-    /// Run the bundled ACP echo agent on stdin/stdout (started by acpx).
+    /// Run the bundled ACP echo agent on stdin/stdout (started by the agent runtime).
     EchoAgent(EchoAgentArgs),
 }
 

@@ -81,7 +81,9 @@ async fn a_one_shot_run_keeps_the_v01_shape_through_the_binary() {
         .call(Method::POST, "/run", Some(&token), Some(json!({"prompt": "Reply with JSON: {\"hello\":\"world\"}"})))
         .await
         .expect_status(200);
-    let keys: Vec<&String> = ok.as_object().expect("object").keys().collect();
+    // Sorted: serde_json keeps insertion order (agent-client-protocol turns on `preserve_order`).
+    let mut keys: Vec<&String> = ok.as_object().expect("object").keys().collect();
+    keys.sort();
     assert_eq!(keys, ["duration_ms", "ok", "result", "stop_reason"]);
     assert_eq!(ok["ok"], true);
     let health = server.call(Method::GET, "/healthz", None, None).await.expect_status(200);
