@@ -1,0 +1,5 @@
+DROP TRIGGER sessions_count_delete ON sessions;
+DROP TRIGGER sessions_count_update ON sessions;
+DROP TRIGGER sessions_count_insert ON sessions;
+DROP FUNCTION open_session_counts_keep();
+DROP TABLE open_session_counts;
