@@ -16,6 +16,10 @@ struct Cli {
     /// Fewer requests and turns: a smoke run, not a measurement.
     #[arg(long)]
     quick: bool,
+    /// `postgres`: only the control-plane table, on SQLite, one gateway on a
+    /// throwaway Postgres and two gateways sharing it.
+    #[arg(long, value_enum, default_value = "sqlite")]
+    ledger: scenarios::Ledgers,
     #[command(subcommand)]
     command: Option<Sub>,
 }
@@ -45,7 +49,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(scenarios::all(cli.quick)) {
+    match rt.block_on(scenarios::all(cli.quick, cli.ledger)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("clawdforge-bench: {e}");

@@ -7,13 +7,19 @@ mod turns;
 
 use crate::stats::{ms, Summary};
 
-/// Runs every scenario.
-pub async fn all(quick: bool) -> Result<(), String> {
+pub use control_plane::Ledgers;
+
+/// Runs every scenario; with `--ledger postgres`, only the control-plane
+/// table, on SQLite and Postgres side by side.
+pub async fn all(quick: bool, ledgers: Ledgers) -> Result<(), String> {
     println!(
         "clawdforge benchmarks{} — every row against its baseline from this run\n",
         if quick { " (quick)" } else { "" }
     );
-    control_plane::run(quick).await?;
+    control_plane::run(quick, ledgers).await?;
+    if ledgers == Ledgers::Postgres {
+        return Ok(());
+    }
     turns::run(quick).await?;
     one_shot::run(quick).await?;
     memory::run(quick).await?;
