@@ -3,14 +3,17 @@
 //! atomic across every gateway that shares the database.
 
 use super::{db_error, write};
-use crate::ledger::sqlite::rows::{NewEventRow, NewSessionRow, SessionRow};
+use crate::ledger::sqlite::rows::{NewEventRow, SessionRow};
 use crate::ledger::sqlite::schema::{coalesce, open_session_counts, session_events, sessions};
 use clawdforge_domain::model::{
     Admission, AppName, AuditEvent, Caps, CloseReason, ListQuery, Session, SessionId, StatusFilter, Timestamp,
 };
 use clawdforge_domain::LedgerError;
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::result::QueryResult;
+use diesel::sql_query;
+use diesel::sql_types::{BigInt, Nullable, Text};
 
 /// The advisory lock every capped create takes (an arbitrary constant: the
 /// ASCII of "cfcaps"). Only creates take it; reads, turns and closes never wait on it.
@@ -20,33 +23,83 @@ fn into_sessions(rows: Vec<SessionRow>) -> Result<Vec<Session>, LedgerError> {
     rows.into_iter().map(SessionRow::into_domain).collect()
 }
 
+/// The capped create in one statement: the counts, and the session and its
+/// event inserted only when both caps allow it (the trigger bumps the counter).
+const CREATE: &str = "
+WITH counts AS (
+    SELECT coalesce(sum(n), 0)::BIGINT AS total, coalesce(sum(n) FILTER (WHERE app = $2), 0)::BIGINT AS mine
+    FROM open_session_counts
+), admitted AS (
+    INSERT INTO sessions (id, app, agent, meta, created_at, last_turn_at, closed_at, close_reason, turn_count)
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM counts WHERE total < $10 AND mine < $11
+    RETURNING id
+), logged AS (
+    INSERT INTO session_events (session_id, event, at, detail) SELECT id, $12, $13, $14 FROM admitted
+)
+SELECT total, mine FROM counts";
+
+#[derive(QueryableByName)]
+struct Counts {
+    #[diesel(sql_type = BigInt)]
+    total: i64,
+    #[diesel(sql_type = BigInt)]
+    mine: i64,
+}
+
 /// Counts and inserts under a transaction-level advisory lock: every create,
 /// from any gateway on this database, queues on it, and under READ COMMITTED
-/// each statement after the lock sees what the previous holder committed
+/// the statement after the lock sees what the previous holder committed
 /// (Postgres makes a commit visible before it releases the locks). So the
 /// caps can never be overshot, not even by one. Closes are not serialised:
 /// a close that has not committed yet only makes a create more careful.
+///
+/// Unlike its SQLite twin this is hand-written SQL, for the round trips: the
+/// lock is held for two (the statement and COMMIT) instead of six, and creates
+/// from every gateway queue on it.
 pub(super) fn create(
     c: &mut PgConnection,
     session: &Session,
     caps: Caps,
     event: &AuditEvent,
 ) -> Result<Admission, LedgerError> {
-    let row = NewSessionRow::new(session)?;
-    let event = NewEventRow::new(&session.id, event);
-    write(c, |c| {
-        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({CAPS_LOCK})")).execute(c)?;
-        if open_total(c)? >= i64::from(caps.max_live) {
-            return Ok(Admission::PoolFull);
+    let meta = serde_json::to_string(session.meta.as_map())
+        .map_err(|e| LedgerError::Unavailable(format!("cannot encode JSON: {e}")))?;
+    // BEGIN and the lock in one round trip; the lock must come in a statement
+    // before the counts, whose snapshot is taken when their statement starts.
+    if let Err(e) = c.batch_execute(&format!("BEGIN; SELECT pg_advisory_xact_lock({CAPS_LOCK})")) {
+        let _ = c.batch_execute("ROLLBACK");
+        return Err(db_error(e));
+    }
+    let counted = sql_query(CREATE)
+        .bind::<Text, _>(session.id.as_str())
+        .bind::<Text, _>(session.app.as_str())
+        .bind::<Text, _>(session.agent.as_str())
+        .bind::<Text, _>(&meta)
+        .bind::<BigInt, _>(session.created_at.as_millis())
+        .bind::<Nullable<BigInt>, _>(session.last_turn_at.map(Timestamp::as_millis))
+        .bind::<Nullable<BigInt>, _>(session.closed_at().map(Timestamp::as_millis))
+        .bind::<Nullable<Text>, _>(session.close_reason().map(CloseReason::as_str))
+        .bind::<BigInt, _>(i64::from(session.turn_count))
+        .bind::<BigInt, _>(i64::from(caps.max_live))
+        .bind::<BigInt, _>(i64::from(caps.max_per_app))
+        .bind::<Text, _>(event.kind.as_str())
+        .bind::<BigInt, _>(event.at.as_millis())
+        .bind::<Text, _>(event.detail.to_string())
+        .get_result::<Counts>(c);
+    let counts = match counted {
+        Ok(counts) => counts,
+        Err(e) => {
+            let _ = c.batch_execute("ROLLBACK");
+            return Err(db_error(e));
         }
-        let of_app: Option<i64> =
-            open_session_counts::table.find(session.app.as_str()).select(open_session_counts::n).first(c).optional()?;
-        if of_app.unwrap_or(0) >= i64::from(caps.max_per_app) {
-            return Ok(Admission::AppQuotaReached);
-        }
-        diesel::insert_into(sessions::table).values(&row).execute(c)?;
-        diesel::insert_into(session_events::table).values(&event).execute(c)?;
-        Ok(Admission::Admitted)
+    };
+    c.batch_execute("COMMIT").map_err(db_error)?;
+    Ok(if counts.total >= i64::from(caps.max_live) {
+        Admission::PoolFull
+    } else if counts.mine >= i64::from(caps.max_per_app) {
+        Admission::AppQuotaReached
+    } else {
+        Admission::Admitted
     })
 }
 
