@@ -1,3 +1,4 @@
+DROP FUNCTION create_session_capped(TEXT, TEXT, TEXT, TEXT, BIGINT, BIGINT, BIGINT, TEXT, BIGINT, BIGINT, BIGINT, TEXT, BIGINT, TEXT);
 DROP TRIGGER sessions_count_delete ON sessions;
 DROP TRIGGER sessions_count_update ON sessions;
 DROP TRIGGER sessions_count_insert ON sessions;

@@ -9,53 +9,32 @@ use clawdforge_domain::model::{
     Admission, AppName, AuditEvent, Caps, CloseReason, ListQuery, Session, SessionId, StatusFilter, Timestamp,
 };
 use clawdforge_domain::LedgerError;
-use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::result::QueryResult;
 use diesel::sql_query;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
-/// The advisory lock every capped create takes (an arbitrary constant: the
-/// ASCII of "cfcaps"). Only creates take it; reads, turns and closes never wait on it.
-const CAPS_LOCK: i64 = 0x0000_6366_6361_7073;
-
 fn into_sessions(rows: Vec<SessionRow>) -> Result<Vec<Session>, LedgerError> {
     rows.into_iter().map(SessionRow::into_domain).collect()
 }
 
-/// The capped create in one statement: the counts, and the session and its
-/// event inserted only when both caps allow it (the trigger bumps the counter).
-const CREATE: &str = "
-WITH counts AS (
-    SELECT coalesce(sum(n), 0)::BIGINT AS total, coalesce(sum(n) FILTER (WHERE app = $2), 0)::BIGINT AS mine
-    FROM open_session_counts
-), admitted AS (
-    INSERT INTO sessions (id, app, agent, meta, created_at, last_turn_at, closed_at, close_reason, turn_count)
-    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM counts WHERE total < $10 AND mine < $11
-    RETURNING id
-), logged AS (
-    INSERT INTO session_events (session_id, event, at, detail) SELECT id, $12, $13, $14 FROM admitted
-)
-SELECT total, mine FROM counts";
-
 #[derive(QueryableByName)]
-struct Counts {
-    #[diesel(sql_type = BigInt)]
-    total: i64,
-    #[diesel(sql_type = BigInt)]
-    mine: i64,
+struct Verdict {
+    #[diesel(sql_type = Text)]
+    verdict: String,
 }
 
-/// Counts and inserts under a transaction-level advisory lock: every create,
-/// from any gateway on this database, queues on it, and under READ COMMITTED
-/// the statement after the lock sees what the previous holder committed
-/// (Postgres makes a commit visible before it releases the locks). So the
-/// caps can never be overshot, not even by one. Closes are not serialised:
-/// a close that has not committed yet only makes a create more careful.
+/// One call of `create_session_capped` (see the `open_session_counts`
+/// migration), in its own transaction: it takes a transaction-level advisory
+/// lock that every create, from any gateway on this database, queues on, then
+/// counts and inserts. Each statement of the function sees what the previous
+/// holder committed, so the caps can never be overshot, not even by one; and
+/// the lock is held for the server's own work only, never across a round trip.
+/// Closes are not serialised: one that has not committed yet only makes a
+/// create more careful.
 ///
-/// Unlike its SQLite twin this is hand-written SQL, for the round trips: the
-/// lock is held for two (the statement and COMMIT) instead of six, and creates
-/// from every gateway queue on it.
+/// This is the one query that differs from its SQLite twin (there, an
+/// IMMEDIATE transaction serialises writers in-process).
 pub(super) fn create(
     c: &mut PgConnection,
     session: &Session,
@@ -64,43 +43,31 @@ pub(super) fn create(
 ) -> Result<Admission, LedgerError> {
     let meta = serde_json::to_string(session.meta.as_map())
         .map_err(|e| LedgerError::Unavailable(format!("cannot encode JSON: {e}")))?;
-    // BEGIN and the lock in one round trip; the lock must come in a statement
-    // before the counts, whose snapshot is taken when their statement starts.
-    if let Err(e) = c.batch_execute(&format!("BEGIN; SELECT pg_advisory_xact_lock({CAPS_LOCK})")) {
-        let _ = c.batch_execute("ROLLBACK");
-        return Err(db_error(e));
+    let verdict = sql_query(
+        "SELECT create_session_capped($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) AS verdict",
+    )
+    .bind::<Text, _>(session.id.as_str())
+    .bind::<Text, _>(session.app.as_str())
+    .bind::<Text, _>(session.agent.as_str())
+    .bind::<Text, _>(&meta)
+    .bind::<BigInt, _>(session.created_at.as_millis())
+    .bind::<Nullable<BigInt>, _>(session.last_turn_at.map(Timestamp::as_millis))
+    .bind::<Nullable<BigInt>, _>(session.closed_at().map(Timestamp::as_millis))
+    .bind::<Nullable<Text>, _>(session.close_reason().map(CloseReason::as_str))
+    .bind::<BigInt, _>(i64::from(session.turn_count))
+    .bind::<BigInt, _>(i64::from(caps.max_live))
+    .bind::<BigInt, _>(i64::from(caps.max_per_app))
+    .bind::<Text, _>(event.kind.as_str())
+    .bind::<BigInt, _>(event.at.as_millis())
+    .bind::<Text, _>(event.detail.to_string())
+    .get_result::<Verdict>(c)
+    .map_err(db_error)?;
+    match verdict.verdict.as_str() {
+        "admitted" => Ok(Admission::Admitted),
+        "pool_full" => Ok(Admission::PoolFull),
+        "app_quota" => Ok(Admission::AppQuotaReached),
+        other => Err(LedgerError::Unavailable(format!("create_session_capped answered {other:?}"))),
     }
-    let counted = sql_query(CREATE)
-        .bind::<Text, _>(session.id.as_str())
-        .bind::<Text, _>(session.app.as_str())
-        .bind::<Text, _>(session.agent.as_str())
-        .bind::<Text, _>(&meta)
-        .bind::<BigInt, _>(session.created_at.as_millis())
-        .bind::<Nullable<BigInt>, _>(session.last_turn_at.map(Timestamp::as_millis))
-        .bind::<Nullable<BigInt>, _>(session.closed_at().map(Timestamp::as_millis))
-        .bind::<Nullable<Text>, _>(session.close_reason().map(CloseReason::as_str))
-        .bind::<BigInt, _>(i64::from(session.turn_count))
-        .bind::<BigInt, _>(i64::from(caps.max_live))
-        .bind::<BigInt, _>(i64::from(caps.max_per_app))
-        .bind::<Text, _>(event.kind.as_str())
-        .bind::<BigInt, _>(event.at.as_millis())
-        .bind::<Text, _>(event.detail.to_string())
-        .get_result::<Counts>(c);
-    let counts = match counted {
-        Ok(counts) => counts,
-        Err(e) => {
-            let _ = c.batch_execute("ROLLBACK");
-            return Err(db_error(e));
-        }
-    };
-    c.batch_execute("COMMIT").map_err(db_error)?;
-    Ok(if counts.total >= i64::from(caps.max_live) {
-        Admission::PoolFull
-    } else if counts.mine >= i64::from(caps.max_per_app) {
-        Admission::AppQuotaReached
-    } else {
-        Admission::Admitted
-    })
 }
 
 pub(super) fn get(c: &mut PgConnection, id: &SessionId) -> Result<Option<Session>, LedgerError> {
