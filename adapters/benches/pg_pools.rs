@@ -222,4 +222,7 @@ fn main() {
         }
     }
     println!("\n{OPS} ops per row, pools of {POOL} connections, one throwaway Postgres 15 on loopback.");
+    // deadpool-diesel hands its connections back through the runtime, even when dropped.
+    let _guard = rt.enter();
+    drop(bridges);
 }
