@@ -1,8 +1,10 @@
-//! Ledger throughput, SQLite (file-backed, temp dir) beside memory.
+//! Ledger throughput, SQLite (file-backed, temp dir) and Postgres (a throwaway
+//! server on loopback, started by the bench) beside memory.
 //!
 //! Run: `cargo bench -p clawdforge-adapters --bench ledger`
 
-use clawdforge_adapters::ledger::{MemoryLedger, SqliteLedger};
+use clawdforge_adapters::ledger::postgres::throwaway::ThrowawayPostgres;
+use clawdforge_adapters::ledger::{MemoryLedger, PgLedger, SqliteLedger};
 use clawdforge_domain::model::{
     AgentName, AppName, AuditEvent, AuditKind, Caps, ListCursor, ListQuery, Meta, Session, SessionId, StatusFilter,
     Timestamp,
@@ -129,11 +131,17 @@ fn main() {
     let sqlite = SqliteLedger::open(&dir.path().join("bench.db")).expect("open sqlite ledger");
     let sqlite = measure(&rt, Arc::new(sqlite));
     let memory = measure(&rt, Arc::new(MemoryLedger::new()));
+    let server = ThrowawayPostgres::start().expect("a throwaway Postgres");
+    let pg = PgLedger::open(&server.create_database()).expect("open postgres ledger");
+    let pg = measure(&rt, Arc::new(pg));
 
     println!();
-    println!("{:<26} {:>14} {:>14} {:>14}", "operation", "sqlite ops/s", "memory ops/s", "sqlite/memory");
-    for (((name, _), s), m) in benches().iter().zip(&sqlite).zip(&memory) {
-        println!("{name:<26} {s:>14.0} {m:>14.0} {:>14.4}", s / m);
+    println!(
+        "{:<26} {:>14} {:>14} {:>14} {:>14}",
+        "operation", "sqlite ops/s", "postgres ops/s", "memory ops/s", "sqlite/memory"
+    );
+    for ((((name, _), s), p), m) in benches().iter().zip(&sqlite).zip(&pg).zip(&memory) {
+        println!("{name:<26} {s:>14.0} {p:>14.0} {m:>14.0} {:>14.4}", s / m);
     }
     println!("\n{CREATES} creates + {CREATES} concurrent creates, {GETS} gets, {PAGES} pages per backend; WAL file in a temp dir.");
 }

@@ -26,7 +26,7 @@ pub struct GlobalArgs {
     /// Where the ledger, workspaces and acpx state live.
     #[arg(long, global = true)]
     pub data_dir: Option<PathBuf>,
-    /// `sqlite` or `memory`.
+    /// `sqlite`, `postgres` (with `database_url` / `CLAWDFORGE_DATABASE_URL`) or `memory`.
     #[arg(long, global = true)]
     pub ledger: Option<String>,
     /// The SQLite ledger file.

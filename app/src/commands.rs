@@ -3,10 +3,12 @@
 use crate::cli::AppCommand;
 use crate::config::Settings;
 use crate::wiring;
+use clawdforge_domain::ports::Ledger;
+use std::sync::Arc;
 
 /// Runs an `app` subcommand.
-pub async fn app(settings: &Settings, cmd: AppCommand) -> Result<(), String> {
-    let apps = wiring::apps(wiring::open_ledger(settings)?);
+pub async fn app(ledger: Arc<dyn Ledger>, cmd: AppCommand) -> Result<(), String> {
+    let apps = wiring::apps(ledger);
     match cmd {
         AppCommand::Add { name } => {
             let (name, token) = apps.add(&name).await.map_err(|e| e.to_string())?;
@@ -34,8 +36,8 @@ pub async fn app(settings: &Settings, cmd: AppCommand) -> Result<(), String> {
 }
 
 /// Runs one sweep pass and prints `{soft_closed, hard_deleted}`.
-pub async fn sweep(settings: &Settings) -> Result<(), String> {
-    let core = wiring::build(settings, wiring::open_ledger(settings)?)?;
+pub async fn sweep(settings: &Settings, ledger: Arc<dyn Ledger>) -> Result<(), String> {
+    let core = wiring::build(settings, ledger)?;
     let report = core.sessions.sweep_once().await.map_err(|e| e.to_string())?;
     // The agent-side closes run in the background; let them finish before exiting.
     core.wait_idle().await;

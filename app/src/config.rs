@@ -18,7 +18,7 @@ pub struct Config {
     pub listen: String,
     /// Where the ledger, the workspaces and acpx's state live by default.
     pub data_dir: PathBuf,
-    /// `sqlite` or `memory`.
+    /// `sqlite`, `postgres` or `memory`.
     pub ledger: String,
     /// The SQLite file (default `<data_dir>/ledger.sqlite3`).
     pub ledger_path: Option<PathBuf>,
@@ -80,6 +80,8 @@ pub struct Config {
     pub cancel_grace_secs: u64,
     /// The most agent output one turn may produce; beyond, the agent is stopped and the turn fails.
     pub max_turn_output_bytes: usize,
+    /// The Postgres database when `ledger = "postgres"` (a `postgres://` URL).
+    pub database_url: Option<String>,
 }
 
 impl Default for Config {
@@ -118,6 +120,7 @@ impl Default for Config {
             agent_idle_secs: 300,
             cancel_grace_secs: 5,
             max_turn_output_bytes: 8 * 1024 * 1024,
+            database_url: None,
         }
     }
 }
@@ -151,6 +154,8 @@ pub enum LedgerChoice {
     Sqlite(PathBuf),
     /// In memory, gone at exit.
     Memory,
+    /// A Postgres database (its URL), which several gateways may share.
+    Postgres(String),
 }
 
 /// The configuration, checked and with every default resolved.
@@ -195,7 +200,11 @@ impl Config {
                 LedgerChoice::Sqlite(self.ledger_path.clone().unwrap_or_else(|| self.data_dir.join("ledger.sqlite3")))
             }
             "memory" => LedgerChoice::Memory,
-            other => return bad("ledger", format!("must be sqlite or memory, not {other:?}")),
+            "postgres" => match self.database_url.as_deref().map(str::trim) {
+                Some(url) if !url.is_empty() => LedgerChoice::Postgres(url.to_owned()),
+                _ => return bad("database_url", "must be set when ledger is postgres".into()),
+            },
+            other => return bad("ledger", format!("must be sqlite, postgres or memory, not {other:?}")),
         };
         if !matches!(self.permission_mode.as_str(), "approve-all" | "approve-reads" | "deny-all" | "ask") {
             return bad(
@@ -338,6 +347,14 @@ mod tests {
     }
 
     #[test]
+    fn the_postgres_ledger_takes_its_url_from_the_environment() {
+        let vars = [("CLAWDFORGE_LEDGER", "postgres"), ("CLAWDFORGE_DATABASE_URL", "postgres://u@h/d")];
+        let s =
+            with_env(&vars, || Config::load(None, &FlagOverrides::default())).expect("loads").check().expect("valid");
+        assert_eq!(s.ledger, LedgerChoice::Postgres("postgres://u@h/d".into()));
+    }
+
+    #[test]
     fn a_missing_config_file_is_refused() {
         let e = Config::load(Some(Path::new("/nonexistent/c.toml")), &FlagOverrides::default()).expect_err("refused");
         assert!(e.to_string().contains("/nonexistent/c.toml"));
@@ -345,11 +362,12 @@ mod tests {
 
     #[test]
     fn values_out_of_range_name_their_key() {
-        let cases: [(Mutation, &str); 6] = [
+        let cases: [(Mutation, &str); 7] = [
             (|c| c.listen = "nowhere".into(), "listen"),
             (|c| c.max_live_sessions = 0, "max_live_sessions"),
             (|c| c.permission_mode = "yolo".into(), "permission_mode"),
-            (|c| c.ledger = "postgres".into(), "ledger"),
+            (|c| c.ledger = "mysql".into(), "ledger"),
+            (|c| c.ledger = "postgres".into(), "database_url"),
             (|c| c.allowed_roots = vec!["rel".into()], "allowed_roots"),
             (|c| c.run_timeout_secs = 99_999, "run_timeout_secs"),
         ];

@@ -42,6 +42,15 @@ fn run_with_config(cli: Cli) -> ExitCode {
         }
     };
     serve::init_logging(&settings.raw.log_format);
+    // A ledger that cannot be opened (a bad file, an unreachable database) is
+    // a start-up refusal like a bad setting: one sentence, exit 2.
+    let ledger = match wiring::open_ledger(&settings) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("clawdforge: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -51,9 +60,9 @@ fn run_with_config(cli: Cli) -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Serve { .. } => serve::serve(settings).await,
-            Command::App(cmd) => commands::app(&settings, cmd).await,
-            Command::Sweep => commands::sweep(&settings).await,
+            Command::Serve { .. } => serve::serve(settings, ledger).await,
+            Command::App(cmd) => commands::app(ledger, cmd).await,
+            Command::Sweep => commands::sweep(&settings, ledger).await,
             Command::Openapi | Command::EchoAgent(_) => Ok(()),
         }
     });

@@ -3,6 +3,7 @@
 use crate::config::Settings;
 use crate::wiring;
 use clawdforge_adapters::http::{api_routes, serve as serve_http, ConnectionLimits, HttpConfig, HttpState};
+use clawdforge_domain::ports::Ledger;
 use clawdforge_domain::Sessions;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,8 +23,7 @@ pub fn init_logging(format: &str) {
 }
 
 /// Serves until SIGTERM or Ctrl-C, then lets running requests finish within the grace period.
-pub async fn serve(settings: Settings) -> Result<(), String> {
-    let ledger = wiring::open_ledger(&settings)?;
+pub async fn serve(settings: Settings, ledger: Arc<dyn Ledger>) -> Result<(), String> {
     let core = wiring::build(&settings, ledger)?;
     if let Some((name, token)) = core.apps.ensure_default().await.map_err(|e| e.to_string())? {
         println!("created app {name}; its bearer token (shown once, store it now):");

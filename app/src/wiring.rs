@@ -3,7 +3,7 @@
 use crate::config::{LedgerChoice, Settings};
 use clawdforge_adapters::clock::SystemClock;
 use clawdforge_adapters::ids::RandomIds;
-use clawdforge_adapters::ledger::{MemoryLedger, SqliteLedger};
+use clawdforge_adapters::ledger::{MemoryLedger, PgLedger, SqliteLedger};
 use clawdforge_adapters::paths::CanonicalPaths;
 use clawdforge_adapters::runner::claude::{ClaudeConfig, ClaudeRunner};
 use clawdforge_adapters::runtime::acp::{registry, AcpConfig, AcpRuntime, Permissions};
@@ -33,7 +33,8 @@ pub struct Core {
     pub acp: Option<Arc<AcpRuntime>>,
 }
 
-/// Opens the configured ledger, creating the SQLite file's directory if needed.
+/// Opens the configured ledger, creating the SQLite file's directory if needed
+/// (connecting and migrating, for Postgres).
 pub fn open_ledger(settings: &Settings) -> Result<Arc<dyn Ledger>, String> {
     match &settings.ledger {
         LedgerChoice::Memory => Ok(Arc::new(MemoryLedger::new())),
@@ -46,6 +47,7 @@ pub fn open_ledger(settings: &Settings) -> Result<Arc<dyn Ledger>, String> {
             make_private(path);
             Ok(Arc::new(ledger))
         }
+        LedgerChoice::Postgres(url) => Ok(Arc::new(PgLedger::open(url).map_err(|e| e.to_string())?)),
     }
 }
 

@@ -19,6 +19,10 @@ struct Cli {
     /// Run only this table (`control-plane`, `turns`, `runtimes`, `one-shot`, `memory`).
     #[arg(long)]
     only: Option<String>,
+    /// `postgres`: only the control-plane table, on SQLite, one gateway on a
+    /// throwaway Postgres and two gateways sharing it.
+    #[arg(long, value_enum, default_value = "sqlite")]
+    ledger: scenarios::Ledgers,
     #[command(subcommand)]
     command: Option<Sub>,
 }
@@ -48,7 +52,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(scenarios::all(cli.quick, cli.only.as_deref())) {
+    match rt.block_on(scenarios::all(cli.quick, cli.only.as_deref(), cli.ledger)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("clawdforge-bench: {e}");

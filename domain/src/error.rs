@@ -90,6 +90,13 @@ pub enum Error {
     /// Storage failed; the details are for the log, not the client.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The ledger cannot be reached at the moment (its database is down or
+    /// unreachable); nothing was done, and the same request may succeed later.
+    #[error("the ledger's database is unreachable; retry later")]
+    Unavailable {
+        /// A hint for `Retry-After`.
+        retry_after_secs: u64,
+    },
 }
 
 impl Error {
@@ -108,11 +115,21 @@ pub enum LedgerError {
     /// The store failed.
     #[error("ledger unavailable: {0}")]
     Unavailable(String),
+    /// The store cannot be reached (connection refused, lost or timed out):
+    /// the call did nothing it acknowledged, and a retry may succeed.
+    #[error("ledger unreachable: {0}")]
+    Unreachable(String),
 }
+
+/// What `Retry-After` suggests while the ledger cannot be reached.
+pub const UNREACHABLE_RETRY_AFTER_SECS: u64 = 2;
 
 impl From<LedgerError> for Error {
     fn from(e: LedgerError) -> Self {
-        Error::Internal(e.to_string())
+        match e {
+            LedgerError::Unreachable(_) => Error::Unavailable { retry_after_secs: UNREACHABLE_RETRY_AFTER_SECS },
+            other => Error::Internal(other.to_string()),
+        }
     }
 }
 

@@ -34,11 +34,11 @@ error_set!(
 );
 error_set!(
     /// `runTurn`: every way a turn can fail.
-    TurnErrors: 400, 401, 404, 409, 410, 413, 422, 500, 502, 504
+    TurnErrors: 400, 401, 404, 409, 410, 413, 422, 500, 502, 503, 504
 );
 error_set!(
     /// Reading or closing one session.
-    SessionErrors: 401, 404, 500
+    SessionErrors: 401, 404, 500, 503
 );
 error_set!(
     /// `listTurns`: a bad query parameter, or no such session.
@@ -46,7 +46,7 @@ error_set!(
 );
 error_set!(
     /// `listSessions`: a bad query parameter.
-    ListErrors: 401, 422, 500
+    ListErrors: 401, 422, 500, 503
 );
 error_set!(
     /// `runOneShot`: validation; the job's own failures are its 502/504 answers.
@@ -54,7 +54,7 @@ error_set!(
 );
 error_set!(
     /// `health`: only the ledger can fail.
-    HealthErrors: 500
+    HealthErrors: 500, 503
 );
 
 /// An operation's refusal; handlers get one from a domain error with `?`.
@@ -116,7 +116,7 @@ fn describe(status: u16) -> MetaResponse {
         ),
         502 => ("The agent failed; the session stays open and usable.", None),
         503 => (
-            "The session pool, or the gateway's pool of running jobs, is full.",
+            "The session pool, or the gateway's pool of running jobs, is full (`pool_full`), or the ledger's database cannot be reached (`unavailable`).",
             Some(("Retry-After", "Seconds after which a retry may succeed.")),
         ),
         504 => ("The agent did not finish within the turn timeout; the turn was cancelled.", None),

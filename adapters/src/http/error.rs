@@ -132,6 +132,10 @@ impl From<Error> for Problem {
                 ..Self::new(StatusCode::GATEWAY_TIMEOUT, "timeout", message)
             },
             Error::Internal(detail) => Self::internal(&detail),
+            Error::Unavailable { retry_after_secs } => Self {
+                retry_after_secs: Some(retry_after_secs),
+                ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+            },
         }
     }
 }
@@ -187,6 +191,7 @@ mod tests {
             (Error::AgentFailed { message: "m".into(), stderr_tail: String::new() }, 502, "agent_failed"),
             (Error::Timeout { timeout_secs: 1, stderr_tail: String::new() }, 504, "timeout"),
             (Error::Internal("db".into()), 500, "internal"),
+            (Error::Unavailable { retry_after_secs: 2 }, 503, "unavailable"),
         ];
         for (e, status, code) in cases {
             let p = Problem::from(e.clone());
@@ -234,6 +239,8 @@ mod tests {
     fn a_pool_full_answer_carries_retry_after_and_a_401_carries_www_authenticate() {
         let resp = Problem::from(Error::PoolFull { max_live: 2, retry_after_secs: 5 }).into_response();
         assert_eq!(resp.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("5"));
+        let resp = Problem::from(Error::Unavailable { retry_after_secs: 2 }).into_response();
+        assert_eq!(resp.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("2"));
         let resp = Problem::from(Error::Unauthorized).into_response();
         assert_eq!(resp.headers().get(header::WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()), Some("Bearer"));
     }

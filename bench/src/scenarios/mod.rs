@@ -8,15 +8,21 @@ mod turns;
 
 use crate::stats::{ms, Summary};
 
-/// Runs every scenario.
-pub async fn all(quick: bool, only: Option<&str>) -> Result<(), String> {
+pub use control_plane::Ledgers;
+
+/// Runs every scenario (or the one `only` names); with `--ledger postgres`,
+/// only the control-plane table, on SQLite and Postgres side by side.
+pub async fn all(quick: bool, only: Option<&str>, ledgers: Ledgers) -> Result<(), String> {
     let on = |name: &str| only.is_none_or(|o| o == name);
     println!(
         "clawdforge benchmarks{} — every row against its baseline from this run\n",
         if quick { " (quick)" } else { "" }
     );
     if on("control-plane") {
-        control_plane::run(quick).await?;
+        control_plane::run(quick, ledgers).await?;
+    }
+    if ledgers == Ledgers::Postgres {
+        return Ok(());
     }
     if on("turns") {
         turns::run(quick).await?;

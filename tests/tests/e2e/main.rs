@@ -1,4 +1,4 @@
-//! Black-box tests of the whole binary: the real SQLite ledger, the real
+//! Black-box tests of the whole binary: the real SQLite (and Postgres) ledger, the real
 //! acpx and the bundled echo agent, over HTTP on loopback.
 
 mod acp;
@@ -10,6 +10,7 @@ mod files;
 mod lifecycle;
 mod operations;
 mod output;
+mod postgres;
 mod raw;
 mod schemathesis;
 mod sdk;

@@ -180,6 +180,17 @@ impl Server {
 
     /// One request; returns status, JSON body (or the text as a JSON string) and Retry-After.
     pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        self.try_call(method, path, token, body).await.expect("request reaches the server")
+    }
+
+    /// One request, or the transport error when the server is gone.
+    pub async fn try_call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Result<Reply, reqwest::Error> {
         let mut req = self.http.request(method, format!("{}{}", self.base, path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -187,12 +198,12 @@ impl Server {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let resp = req.send().await.expect("request reaches the server");
+        let resp = req.send().await?;
         let status = resp.status();
         let headers = resp.headers().clone();
-        let text = resp.text().await.expect("body");
+        let text = resp.text().await?;
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Reply { status, body, headers }
+        Ok(Reply { status, body, headers })
     }
 
     pub async fn create(&self, token: &str, agent: &str) -> Reply {
@@ -233,6 +244,12 @@ impl Server {
             assert!(Instant::now() < deadline, "server did not exit after SIGTERM");
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// SIGKILL: the process ends at once, as in a crash (shared handles may still point at it).
+    pub fn kill9(&self) {
+        let pid = Pid::from_raw(i32::try_from(self.child.id()).expect("pid fits"));
+        kill(pid, Signal::SIGKILL).expect("send SIGKILL");
     }
 
     /// SIGTERM and wait.

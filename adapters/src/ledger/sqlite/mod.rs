@@ -3,8 +3,8 @@
 mod activity;
 mod apps;
 mod open;
-mod rows;
-mod schema;
+pub(super) mod rows;
+pub(super) mod schema;
 mod sessions;
 #[cfg(test)]
 mod tests;

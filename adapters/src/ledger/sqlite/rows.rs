@@ -39,8 +39,8 @@ fn to_u32(what: &str, n: i64) -> Result<u32, LedgerError> {
 }
 
 #[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = apps, check_for_backend(diesel::sqlite::Sqlite))]
-pub(super) struct AppRow {
+#[diesel(table_name = apps, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(in crate::ledger) struct AppRow {
     name: String,
     token_hash: String,
     created_at: i64,
@@ -48,7 +48,7 @@ pub(super) struct AppRow {
 }
 
 impl AppRow {
-    pub(super) fn new(app: &AppRecord) -> Self {
+    pub(in crate::ledger) fn new(app: &AppRecord) -> Self {
         Self {
             name: app.name.to_string(),
             token_hash: app.token_hash.as_str().to_owned(),
@@ -57,7 +57,7 @@ impl AppRow {
         }
     }
 
-    pub(super) fn into_domain(self) -> Result<AppRecord, LedgerError> {
+    pub(in crate::ledger) fn into_domain(self) -> Result<AppRecord, LedgerError> {
         Ok(AppRecord {
             name: AppName::new(self.name).map_err(|e| corrupt("apps.name", e))?,
             token_hash: TokenHash::from_stored(self.token_hash),
@@ -68,8 +68,8 @@ impl AppRow {
 }
 
 #[derive(Queryable, Selectable)]
-#[diesel(table_name = sessions, check_for_backend(diesel::sqlite::Sqlite))]
-pub(super) struct SessionRow {
+#[diesel(table_name = sessions, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(in crate::ledger) struct SessionRow {
     id: String,
     app: String,
     agent: String,
@@ -82,7 +82,7 @@ pub(super) struct SessionRow {
 }
 
 impl SessionRow {
-    pub(super) fn into_domain(self) -> Result<Session, LedgerError> {
+    pub(in crate::ledger) fn into_domain(self) -> Result<Session, LedgerError> {
         let state = match (self.closed_at, self.close_reason) {
             (None, _) => SessionState::Open,
             (Some(at), reason) => {
@@ -106,7 +106,7 @@ impl SessionRow {
 
 #[derive(Insertable)]
 #[diesel(table_name = sessions)]
-pub(super) struct NewSessionRow<'a> {
+pub(in crate::ledger) struct NewSessionRow<'a> {
     id: &'a str,
     app: &'a str,
     agent: &'a str,
@@ -119,7 +119,7 @@ pub(super) struct NewSessionRow<'a> {
 }
 
 impl<'a> NewSessionRow<'a> {
-    pub(super) fn new(s: &'a Session) -> Result<Self, LedgerError> {
+    pub(in crate::ledger) fn new(s: &'a Session) -> Result<Self, LedgerError> {
         Ok(Self {
             id: s.id.as_str(),
             app: s.app.as_str(),
@@ -135,8 +135,8 @@ impl<'a> NewSessionRow<'a> {
 }
 
 #[derive(Queryable, Selectable)]
-#[diesel(table_name = turns, check_for_backend(diesel::sqlite::Sqlite))]
-pub(super) struct TurnRow {
+#[diesel(table_name = turns, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(in crate::ledger) struct TurnRow {
     turn_index: i64,
     prompt: String,
     files: String,
@@ -148,7 +148,7 @@ pub(super) struct TurnRow {
 }
 
 impl TurnRow {
-    pub(super) fn into_domain(self) -> Result<Turn, LedgerError> {
+    pub(in crate::ledger) fn into_domain(self) -> Result<Turn, LedgerError> {
         Ok(Turn {
             index: to_u32("turns.turn_index", self.turn_index)?,
             prompt: self.prompt,
@@ -164,7 +164,7 @@ impl TurnRow {
 
 #[derive(Insertable)]
 #[diesel(table_name = turns)]
-pub(super) struct NewTurnRow<'a> {
+pub(in crate::ledger) struct NewTurnRow<'a> {
     session_id: &'a str,
     turn_index: i64,
     prompt: &'a str,
@@ -177,7 +177,7 @@ pub(super) struct NewTurnRow<'a> {
 }
 
 impl<'a> NewTurnRow<'a> {
-    pub(super) fn new(id: &'a SessionId, t: &'a Turn) -> Result<Self, LedgerError> {
+    pub(in crate::ledger) fn new(id: &'a SessionId, t: &'a Turn) -> Result<Self, LedgerError> {
         Ok(Self {
             session_id: id.as_str(),
             turn_index: i64::from(t.index),
@@ -193,15 +193,15 @@ impl<'a> NewTurnRow<'a> {
 }
 
 #[derive(Queryable, Selectable)]
-#[diesel(table_name = session_events, check_for_backend(diesel::sqlite::Sqlite))]
-pub(super) struct EventRow {
+#[diesel(table_name = session_events, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(in crate::ledger) struct EventRow {
     event: String,
     at: i64,
     detail: String,
 }
 
 impl EventRow {
-    pub(super) fn into_domain(self) -> Result<AuditEvent, LedgerError> {
+    pub(in crate::ledger) fn into_domain(self) -> Result<AuditEvent, LedgerError> {
         Ok(AuditEvent {
             kind: AuditKind::parse(&self.event).ok_or_else(|| corrupt("session_events.event", &self.event))?,
             at: Timestamp::from_millis(self.at),
@@ -212,7 +212,7 @@ impl EventRow {
 
 #[derive(Insertable)]
 #[diesel(table_name = session_events)]
-pub(super) struct NewEventRow<'a> {
+pub(in crate::ledger) struct NewEventRow<'a> {
     session_id: &'a str,
     event: &'static str,
     at: i64,
@@ -220,7 +220,7 @@ pub(super) struct NewEventRow<'a> {
 }
 
 impl<'a> NewEventRow<'a> {
-    pub(super) fn new(id: &'a SessionId, e: &AuditEvent) -> Self {
+    pub(in crate::ledger) fn new(id: &'a SessionId, e: &AuditEvent) -> Self {
         // A `Value` always serializes: its keys are strings by construction.
         Self { session_id: id.as_str(), event: e.kind.as_str(), at: e.at.as_millis(), detail: e.detail.to_string() }
     }
@@ -228,7 +228,7 @@ impl<'a> NewEventRow<'a> {
 
 #[derive(Insertable)]
 #[diesel(table_name = runs)]
-pub(super) struct NewRunRow<'a> {
+pub(in crate::ledger) struct NewRunRow<'a> {
     app: &'a str,
     model: Option<&'a str>,
     ok: bool,
@@ -240,7 +240,7 @@ pub(super) struct NewRunRow<'a> {
 }
 
 impl<'a> NewRunRow<'a> {
-    pub(super) fn new(r: &'a RunRecord) -> Self {
+    pub(in crate::ledger) fn new(r: &'a RunRecord) -> Self {
         Self {
             app: r.app.as_str(),
             model: r.model.as_deref(),

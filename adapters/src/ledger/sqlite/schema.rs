@@ -1,4 +1,5 @@
-//! The tables as diesel sees them; must match `adapters/migrations`.
+//! The tables as diesel sees them; must match `adapters/migrations` (SQLite)
+//! and `adapters/migrations-postgres` (Postgres): both ledgers share them.
 
 diesel::table! {
     apps (name) {
