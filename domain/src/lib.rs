@@ -7,11 +7,14 @@
 
 pub mod apps;
 pub mod error;
+mod feed;
+mod live;
 pub mod model;
 pub mod policy;
 pub mod ports;
 pub mod runs;
 pub mod sessions;
+mod turn_flow;
 mod turn_gate;
 
 pub use apps::Apps;

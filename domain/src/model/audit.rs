@@ -14,6 +14,8 @@ pub enum AuditKind {
     Close,
     /// The sweeper closed it as idle.
     SweepClose,
+    /// A permission request of the agent was decided (by the client, a timeout or a cancel).
+    Permission,
 }
 
 impl AuditKind {
@@ -25,12 +27,13 @@ impl AuditKind {
             AuditKind::TurnFailed => "turn_failed",
             AuditKind::Close => "close",
             AuditKind::SweepClose => "sweep_close",
+            AuditKind::Permission => "permission",
         }
     }
 
     /// Parses the stored word.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Create, Self::Turn, Self::TurnFailed, Self::Close, Self::SweepClose]
+        [Self::Create, Self::Turn, Self::TurnFailed, Self::Close, Self::SweepClose, Self::Permission]
             .into_iter()
             .find(|k| k.as_str() == s)
     }
@@ -53,7 +56,14 @@ mod tests {
 
     #[test]
     fn audit_kinds_round_trip_through_their_words() {
-        for k in [AuditKind::Create, AuditKind::Turn, AuditKind::TurnFailed, AuditKind::Close, AuditKind::SweepClose] {
+        for k in [
+            AuditKind::Create,
+            AuditKind::Turn,
+            AuditKind::TurnFailed,
+            AuditKind::Close,
+            AuditKind::SweepClose,
+            AuditKind::Permission,
+        ] {
             assert_eq!(AuditKind::parse(k.as_str()), Some(k));
         }
         assert_eq!(AuditKind::parse("nope"), None);

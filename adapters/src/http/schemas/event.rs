@@ -17,6 +17,8 @@ pub enum SessionEventKind {
     Close,
     /// The sweeper closed it as idle.
     SweepClose,
+    /// A permission request of the agent was decided.
+    Permission,
 }
 
 impl From<AuditKind> for SessionEventKind {
@@ -27,6 +29,7 @@ impl From<AuditKind> for SessionEventKind {
             AuditKind::TurnFailed => Self::TurnFailed,
             AuditKind::Close => Self::Close,
             AuditKind::SweepClose => Self::SweepClose,
+            AuditKind::Permission => Self::Permission,
         }
     }
 }
