@@ -64,6 +64,12 @@ pub struct Config {
     pub shutdown_grace_secs: u64,
     /// `text` or `json` log lines.
     pub log_format: String,
+    /// How long a cancelled turn may take to stop before its agent is killed.
+    pub cancel_grace_secs: u64,
+    /// How long a permission request waits for the client (`permission_mode = "ask"`).
+    pub permission_timeout_secs: u64,
+    /// The silence after which an event stream sends a keep-alive comment.
+    pub stream_keep_alive_secs: u64,
 }
 
 impl Default for Config {
@@ -94,6 +100,9 @@ impl Default for Config {
             run_max_timeout_secs: 1800,
             shutdown_grace_secs: 30,
             log_format: "text".into(),
+            cancel_grace_secs: 5,
+            permission_timeout_secs: 60,
+            stream_keep_alive_secs: 15,
         }
     }
 }
@@ -173,10 +182,17 @@ impl Config {
             "memory" => LedgerChoice::Memory,
             other => return bad("ledger", format!("must be sqlite or memory, not {other:?}")),
         };
-        if !matches!(self.permission_mode.as_str(), "approve-all" | "approve-reads" | "deny-all") {
+        if !matches!(self.permission_mode.as_str(), "approve-all" | "approve-reads" | "deny-all" | "ask") {
             return bad(
                 "permission_mode",
-                format!("must be approve-all, approve-reads or deny-all, not {:?}", self.permission_mode),
+                format!("must be approve-all, approve-reads, deny-all or ask, not {:?}", self.permission_mode),
+            );
+        }
+        if self.permission_mode == "ask" && self.agent_runtime == "acpx" {
+            return bad(
+                "permission_mode",
+                "ask needs the acp agent runtime: acpx answers permission requests itself and cannot ask the client"
+                    .into(),
             );
         }
         if !matches!(self.agent_runtime.as_str(), "acpx" | "noop") {
@@ -195,6 +211,9 @@ impl Config {
             ("max_prompt_bytes", self.max_prompt_bytes as u64),
             ("run_timeout_secs", self.run_timeout_secs),
             ("run_max_timeout_secs", self.run_max_timeout_secs),
+            ("cancel_grace_secs", self.cancel_grace_secs),
+            ("permission_timeout_secs", self.permission_timeout_secs),
+            ("stream_keep_alive_secs", self.stream_keep_alive_secs),
         ] {
             if v == 0 {
                 return bad(key, "must be at least 1".into());
@@ -310,13 +329,15 @@ mod tests {
 
     #[test]
     fn values_out_of_range_name_their_key() {
-        let cases: [(Mutation, &str); 6] = [
+        let cases: [(Mutation, &str); 8] = [
             (|c| c.listen = "nowhere".into(), "listen"),
             (|c| c.max_live_sessions = 0, "max_live_sessions"),
             (|c| c.permission_mode = "yolo".into(), "permission_mode"),
             (|c| c.ledger = "postgres".into(), "ledger"),
             (|c| c.allowed_roots = vec!["rel".into()], "allowed_roots"),
             (|c| c.run_timeout_secs = 99_999, "run_timeout_secs"),
+            (|c| c.permission_mode = "ask".into(), "permission_mode"),
+            (|c| c.stream_keep_alive_secs = 0, "stream_keep_alive_secs"),
         ];
         for (mutate, key) in cases {
             let mut c = Config::default();

@@ -46,12 +46,21 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         runs: core.runs.clone(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
     };
-    let http = HttpConfig::for_max_prompt(settings.raw.max_prompt_bytes);
+    let http = HttpConfig {
+        keep_alive: Duration::from_secs(settings.raw.stream_keep_alive_secs),
+        ..HttpConfig::for_max_prompt(settings.raw.max_prompt_bytes)
+    };
     let grace = Duration::from_secs(settings.raw.shutdown_grace_secs);
     let result = Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(api_routes(state, http), shutdown_signal(), Some(grace))
         .await;
     sweeper.abort();
+    // Turns still running past the grace are cut off: each is recorded as
+    // failed (reason `shutdown`) and its agent's work stopped, before exit.
+    let abandoned = core.sessions.abandon_running("shutdown").await;
+    if abandoned > 0 {
+        warn!(turns = abandoned, "turns cut off by the shutdown were recorded as failed");
+    }
     core.wait_idle().await;
     info!("stopped");
     result.map_err(|e| format!("server failed: {e}"))

@@ -52,12 +52,11 @@ pub fn build(settings: &Settings, ledger: Arc<dyn Ledger>) -> Result<Core, Strin
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let ids: Arc<dyn IdSource> = Arc::new(RandomIds);
     let agents = agent_commands(settings)?;
-    let permissions: PermissionMode = raw
-        .permission_mode
-        .parse()
-        .map_err(|_| format!("invalid configuration: permission_mode {:?} is not supported", raw.permission_mode))?;
     let acpx = (raw.agent_runtime == "acpx")
         .then(|| -> Result<_, String> {
+            let permissions: PermissionMode = raw.permission_mode.parse().map_err(|_| {
+                format!("invalid configuration: permission_mode {:?} is not supported by acpx", raw.permission_mode)
+            })?;
             Ok(Arc::new(AcpxRuntime::new(AcpxConfig {
                 acpx_bin: acpx_bin(settings),
                 workspace_root: absolute(&settings.workspace_root)?,
@@ -65,6 +64,7 @@ pub fn build(settings: &Settings, ledger: Arc<dyn Ledger>) -> Result<Core, Strin
                 agents: agents.clone(),
                 permissions,
                 queue_ttl_secs: raw.acpx_queue_ttl_secs,
+                cancel_grace: Duration::from_secs(raw.cancel_grace_secs),
             })))
         })
         .transpose()?;
@@ -81,6 +81,8 @@ pub fn build(settings: &Settings, ledger: Arc<dyn Ledger>) -> Result<Core, Strin
         turn_timeout: Duration::from_secs(raw.turn_timeout_secs),
         max_prompt_bytes: raw.max_prompt_bytes,
         allowed_roots: raw.allowed_roots.iter().map(|p| p.display().to_string()).collect(),
+        cancel_grace: Duration::from_secs(raw.cancel_grace_secs),
+        permission_timeout: Duration::from_secs(raw.permission_timeout_secs),
         ..SessionPolicy::default()
     };
     let sessions = Sessions::new(ledger.clone(), runtime, clock.clone(), ids.clone(), policy);

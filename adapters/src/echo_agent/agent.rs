@@ -1,6 +1,6 @@
 //! The echo agent's ACP handlers.
 
-use super::faults::{fault_in, Fault};
+use super::faults::{fault_in, Fault, DRIP_CHUNKS, DRIP_PAUSE};
 use super::reply::{chunks, turn_marker};
 use super::state::{load_turns, store_turns};
 use super::EchoOptions;
@@ -143,6 +143,15 @@ impl EchoAgent {
             Some(Fault::PermissionWrite) => {
                 let outcome = self.ask_permission(session, acp::ToolKind::Edit).await?;
                 self.say(session, format!("[permission {outcome}]\n")).await?;
+            }
+            Some(Fault::Drip) => {
+                for n in 1..=DRIP_CHUNKS {
+                    let pause = tokio::time::sleep(DRIP_PAUSE);
+                    tokio::select! {
+                        () = pause => self.say(session, format!("drip {n}/{DRIP_CHUNKS}\n")).await?,
+                        () = cancel.notified() => return Ok(acp::StopReason::Cancelled),
+                    }
+                }
             }
             None => {}
         }

@@ -11,7 +11,15 @@ pub(crate) enum Fault {
     PermissionRead,
     /// Ask the client for permission to edit a file, then finish.
     PermissionWrite,
+    /// Say [`DRIP_CHUNKS`] chunks [`DRIP_PAUSE`] apart before echoing
+    /// (stopping early when cancelled): a turn slow enough to watch.
+    Drip,
 }
+
+/// How many chunks a `__drip__` turn says.
+pub(crate) const DRIP_CHUNKS: usize = 8;
+/// The pause before each of them.
+pub(crate) const DRIP_PAUSE: std::time::Duration = std::time::Duration::from_millis(400);
 
 /// The fault a prompt asks for; `None` when faults are off or none is named.
 pub(crate) fn fault_in(prompt: &str, enabled: bool) -> Option<Fault> {
@@ -25,6 +33,7 @@ pub(crate) fn fault_in(prompt: &str, enabled: bool) -> Option<Fault> {
         ("__hang__", Fault::Hang),
         ("__permission_write__", Fault::PermissionWrite),
         ("__permission__", Fault::PermissionRead),
+        ("__drip__", Fault::Drip),
     ]
     .into_iter()
     .find(|(marker, _)| prompt.contains(marker))
@@ -46,6 +55,7 @@ mod tests {
         assert_eq!(fault_in("__hang__", true), Some(Fault::Hang));
         assert_eq!(fault_in("x __permission__", true), Some(Fault::PermissionRead));
         assert_eq!(fault_in("x __permission_write__", true), Some(Fault::PermissionWrite));
+        assert_eq!(fault_in("slow __drip__ please", true), Some(Fault::Drip));
         assert_eq!(fault_in("just text", true), None);
     }
 }

@@ -16,6 +16,8 @@ mod rejection;
 mod run;
 mod schemas;
 mod sessions;
+mod sse;
+mod streaming;
 
 #[cfg(test)]
 mod tests;
@@ -55,20 +57,22 @@ pub struct HttpState {
 pub struct HttpConfig {
     /// The largest request body, in bytes; larger is a 413.
     pub max_body_bytes: usize,
+    /// The silence after which an event stream sends a `: keep-alive` comment.
+    pub keep_alive: std::time::Duration,
 }
 
 impl HttpConfig {
     /// Room for a prompt of `max_prompt_bytes` even if JSON escaping doubles it,
     /// plus 64 KiB for the other fields (`meta` is at most 16 KiB).
     pub fn for_max_prompt(max_prompt_bytes: usize) -> Self {
-        Self { max_body_bytes: max_prompt_bytes.saturating_mul(2).saturating_add(64 * 1024) }
+        Self { max_body_bytes: max_prompt_bytes.saturating_mul(2).saturating_add(64 * 1024), ..Self::default() }
     }
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         // Room for the default 256 KiB prompt after JSON escaping, plus meta.
-        Self { max_body_bytes: 1024 * 1024 }
+        Self { max_body_bytes: 1024 * 1024, keep_alive: std::time::Duration::from_secs(15) }
     }
 }
 
@@ -106,6 +110,7 @@ pub fn api_routes(state: HttpState, cfg: HttpConfig) -> impl Endpoint<Output = R
         .with(BodyLimit::new(cfg.max_body_bytes))
         .catch_all_error(rejection::render)
         .data(state)
+        .data(cfg)
         // A bug must still answer in the error shape, not drop the connection.
         .with(CatchPanic::new().with_handler(|_| Problem::internal("a handler panicked")))
         .with(RequestLog)

@@ -6,6 +6,7 @@ mod event;
 mod health;
 mod run;
 mod session;
+mod stream;
 mod turn;
 
 pub use error::ErrorBody;
@@ -13,4 +14,8 @@ pub use event::SessionEventList;
 pub use health::Health;
 pub use run::{RunFailure, RunRequestBody, RunResult};
 pub use session::{CreateSessionBody, SessionClosed, SessionCreated, SessionList, SessionView, StatusFilterParam};
+pub use stream::{
+    feed_data, FeedStreamEvent, PermissionAnswerBody, PermissionAnswered, PermissionEvent, TurnAccepted, TurnCancelled,
+    TurnStreamEvent,
+};
 pub use turn::{TurnList, TurnRequestBody, TurnResult};

@@ -1,7 +1,8 @@
+use super::PermissionEvent;
 use crate::http::answer::Described;
 use crate::http::body::FromJsonObject;
 use crate::http::fields::Fields;
-use clawdforge_domain::model::{CloseOutcome, Session, SessionPage, SessionState};
+use clawdforge_domain::model::{CloseOutcome, LiveState, Session, SessionPage, SessionState};
 use clawdforge_domain::sessions::NewSession;
 use clawdforge_domain::Error;
 use poem_openapi::types::Example;
@@ -92,6 +93,19 @@ pub struct SessionView {
     pub close_reason: Option<String>,
     /// Completed turns.
     pub turn_count: u32,
+    /// Whether a turn is running now.
+    pub running: bool,
+    /// The agent's permission requests waiting for the client (`permission_mode = "ask"`).
+    pub pending_permissions: Vec<PermissionEvent>,
+}
+
+impl SessionView {
+    /// The view with what runs on the session right now.
+    pub fn with_live(mut self, live: &LiveState) -> Self {
+        self.running = live.running;
+        self.pending_permissions = live.pending_permissions.iter().map(PermissionEvent::from).collect();
+        self
+    }
 }
 
 impl From<&Session> for SessionView {
@@ -113,6 +127,8 @@ impl From<&Session> for SessionView {
             closed_at,
             close_reason,
             turn_count: s.turn_count,
+            running: false,
+            pending_permissions: Vec::new(),
         }
     }
 }

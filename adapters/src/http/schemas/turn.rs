@@ -16,6 +16,9 @@ pub struct TurnRequestBody {
     pub prompt: String,
     /// Absolute paths inside the allowed roots, listed to the agent before the prompt.
     pub files: Option<Vec<String>>,
+    /// `false`: answer 202 as soon as the turn is admitted, and follow it on
+    /// the session's feed (`GET /sessions/{session_id}/stream`). Default `true`.
+    pub wait: Option<bool>,
 }
 
 impl std::fmt::Debug for TurnRequestBody {
@@ -27,7 +30,11 @@ impl std::fmt::Debug for TurnRequestBody {
 
 impl Example for TurnRequestBody {
     fn example() -> Self {
-        Self { prompt: "Summarise the failing test.".into(), files: Some(vec!["/data/repo/tests/api.rs".into()]) }
+        Self {
+            prompt: "Summarise the failing test.".into(),
+            files: Some(vec!["/data/repo/tests/api.rs".into()]),
+            wait: None,
+        }
     }
 }
 
@@ -35,7 +42,8 @@ impl FromJsonObject for TurnRequestBody {
     fn from_fields(f: &mut Fields) -> Result<Self, Error> {
         let prompt = f.required_string("prompt")?;
         let files = f.optional_strings("files")?;
-        Ok(Self { prompt, files: Some(files) })
+        let wait = f.optional_bool("wait")?;
+        Ok(Self { prompt, files: Some(files), wait })
     }
 }
 

@@ -10,6 +10,7 @@ mod command;
 mod config;
 mod exit;
 mod lines;
+mod running;
 mod stream;
 mod turn;
 
@@ -21,6 +22,7 @@ use clawdforge_domain::error::RuntimeError;
 use clawdforge_domain::model::TurnOutput;
 use clawdforge_domain::ports::{AgentRuntime, AgentSession, TurnSink};
 use command::{PromptOptions, Target};
+use running::{Prompts, Registered};
 use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 use std::process::Stdio;
@@ -28,9 +30,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::task::TaskTracker;
 
-/// How long after the turn timeout acpx may take to cancel and exit 3 (it
-/// drains late updates for up to a few seconds) before the fallback runs.
-const FALLBACK_GRACE: Duration = Duration::from_secs(3);
+/// How long after the turn timeout acpx may take to cancel and exit 3 before
+/// the turn is answered as timed out anyway (the fallback then runs in the
+/// background), so that a timeout answers within the turn timeout + 2 s.
+const FALLBACK_GRACE: Duration = Duration::from_millis(1500);
 /// How long `sessions new`, `sessions close` or `cancel` may take (a cold
 /// agent start can be slow).
 const SHORT_COMMAND_LIMIT: Duration = Duration::from_secs(120);
@@ -43,6 +46,8 @@ pub struct AcpxRuntime {
     config: Arc<AcpxConfig>,
     /// Closes still running in the background, so an exiting process can let them finish.
     background: TaskTracker,
+    /// The prompts running now, by session, so that `cancel` can stop them.
+    prompts: Prompts,
 }
 
 /// What a short acpx command left behind.
@@ -59,7 +64,7 @@ fn failed(message: impl Into<String>) -> RuntimeError {
 impl AcpxRuntime {
     /// A runtime with this configuration (nothing is spawned yet).
     pub fn new(config: AcpxConfig) -> Self {
-        Self { config: Arc::new(config), background: TaskTracker::new() }
+        Self { config: Arc::new(config), background: TaskTracker::new(), prompts: Prompts::default() }
     }
 
     /// Waits until the background closes started so far have finished.
@@ -146,14 +151,26 @@ impl AcpxRuntime {
         }
     }
 
-    /// The timeout fallback: acpx did not exit after its own `--timeout`.
-    async fn fallback(&self, target: Target<'_>, pid: Option<u32>) {
-        tracing::warn!(session = target.name, "acpx outlived its timeout; cancelling the turn and killing the client");
+    /// Stops a prompt nobody waits for any more (timed out, or abandoned by
+    /// its caller) in the background: `acpx cancel`, so that nothing queues
+    /// behind it in acpx, then a kill of what is left of its client.
+    fn stop_in_background(&self, session: &AgentSession, pid: Option<u32>, why: &'static str) {
+        let this = self.clone();
+        let session = session.clone();
+        self.background.spawn(async move {
+            tracing::warn!(session = %session.id, why, "cancelling the acpx prompt and killing its client");
+            this.cancel_in_acpx(&session).await;
+            if let Some(pid) = pid {
+                kill_group(pid);
+            }
+        });
+    }
+
+    async fn cancel_in_acpx(&self, session: &AgentSession) {
+        let (Ok(dir), Ok(agent)) = (self.session_dir(session), self.agent(session)) else { return };
+        let target = Target { cwd: &dir, agent, name: session.id.as_str() };
         if let Err(e) = self.short_command(&command::cancel(target), CANCEL_LIMIT).await {
-            tracing::warn!(session = target.name, error = %e, "acpx cancel failed");
-        }
-        if let Some(pid) = pid {
-            kill_group(pid);
+            tracing::warn!(session = %session.id, error = %e, "acpx cancel failed");
         }
     }
 }
@@ -172,7 +189,7 @@ impl AgentRuntime for AcpxRuntime {
         session: &AgentSession,
         message: &str,
         timeout: Duration,
-        _sink: Arc<dyn TurnSink>,
+        sink: Arc<dyn TurnSink>,
     ) -> Result<TurnOutput, RuntimeError> {
         let agent = self.agent(session)?;
         let dir = self.prepare(session).await?;
@@ -180,7 +197,11 @@ impl AgentRuntime for AcpxRuntime {
         let opts =
             PromptOptions { permissions: self.config.permissions, timeout, queue_ttl_secs: self.config.queue_ttl_secs };
         let child = self.command(&command::prompt(target, opts)).spawn().map_err(|e| self.spawn_error(e))?;
-        let turn::RunningTurn { pid, early, mut ended } = turn::start(child, message, session.id.as_str());
+        let turn::RunningTurn { pid, early, mut ended } = turn::start(child, message, session.id.as_str(), sink);
+        // Dropped before it is disarmed (the caller gave up), the prompt is stopped in the background.
+        let (this, abandoned) = (self.clone(), session.clone());
+        let on_abandon = Box::new(move || this.stop_in_background(&abandoned, pid, "abandoned by its caller"));
+        let mut registered = Registered::new(self.prompts.clone(), session.id.as_str(), pid, on_abandon);
         let fallback_at = tokio::time::sleep(timeout.saturating_add(FALLBACK_GRACE));
         tokio::pin!(fallback_at, early);
         let mut early_open = true;
@@ -188,12 +209,19 @@ impl AgentRuntime for AcpxRuntime {
             tokio::select! {
                 biased;
                 out = &mut early, if early_open => match out {
-                    Ok(out) => return Ok(out),
+                    Ok(out) => {
+                        registered.finish();
+                        return Ok(out);
+                    }
                     // No early answer (a failure or a cancelled turn): the exit decides.
                     Err(_) => early_open = false,
                 },
                 done = &mut ended => {
+                    let cancelled = registered.cancelled();
+                    registered.finish();
                     return match done {
+                        // A turn stopped by `cancel` is a turn, whatever acpx's exit says.
+                        Ok(exit::Ended { output: Some(out), exceeded: None, .. }) if cancelled => Ok(out),
                         Ok(ended) => exit::turn_result(ended),
                         Err(e) => Err(failed(format!("the acpx driver task failed: {e}"))),
                     };
@@ -201,20 +229,28 @@ impl AgentRuntime for AcpxRuntime {
                 () = &mut fallback_at => break,
             }
         }
-        self.fallback(target, pid).await;
-        let stderr_tail = match tokio::time::timeout(REAP_LIMIT, &mut ended).await {
-            Ok(Ok(ended)) => ended.stderr_tail,
-            _ => {
+        registered.finish();
+        // acpx outlived its own timeout: answer now, stop the rest in the background.
+        self.stop_in_background(session, pid, "acpx outlived its timeout");
+        tokio::spawn(async move {
+            if tokio::time::timeout(REAP_LIMIT, &mut ended).await.is_err() {
                 ended.abort();
-                String::new()
             }
-        };
-        Err(RuntimeError::Timeout { stderr_tail })
+        });
+        Err(RuntimeError::Timeout { stderr_tail: String::new() })
     }
 
-    async fn cancel(&self, _session: &AgentSession) -> Result<bool, RuntimeError> {
-        // TODO(issue 13): `acpx cancel` for the running prompt.
-        Ok(false)
+    async fn cancel(&self, session: &AgentSession) -> Result<bool, RuntimeError> {
+        let Some(running) = self.prompts.get(session.id.as_str()) else { return Ok(false) };
+        running.mark_cancelled();
+        self.cancel_in_acpx(session).await;
+        if !running.wait_ended(self.config.cancel_grace).await {
+            tracing::warn!(session = %session.id, "the agent did not stop within the cancel grace; killing acpx");
+            if let Some(pid) = running.pid() {
+                kill_group(pid);
+            }
+        }
+        Ok(true)
     }
 
     async fn close(&self, session: &AgentSession) -> Result<(), RuntimeError> {

@@ -12,12 +12,17 @@
 //! stop reason: acpx prints it when its own `--timeout` cancelled the turn
 //! and then exits 3, so for `cancelled` the runtime waits for the exit code
 //! to tell a timeout from a turn someone else cancelled.
+//!
+//! **Watching.** Each agent message goes to the turn's sink as soon as its
+//! line is read, before the turn is answered.
 
 use super::exit::Ended;
 use super::lines::{next_line, Line, MAX_LINE_BYTES};
 use super::stream::{Fed, TurnCollector};
 use crate::process::{read_tail, STDERR_TAIL_BYTES};
 use clawdforge_domain::model::TurnOutput;
+use clawdforge_domain::ports::TurnSink;
+use std::sync::Arc;
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::process::Child;
 use tokio::sync::oneshot;
@@ -37,7 +42,7 @@ pub(crate) struct RunningTurn {
 }
 
 /// Feeds `message` to the child's stdin and drives its output in a task.
-pub(crate) fn start(mut child: Child, message: &str, session: &str) -> RunningTurn {
+pub(crate) fn start(mut child: Child, message: &str, session: &str, sink: Arc<dyn TurnSink>) -> RunningTurn {
     let pid = child.id();
     if let Some(mut stdin) = child.stdin.take() {
         let bytes = message.as_bytes().to_vec();
@@ -49,11 +54,16 @@ pub(crate) fn start(mut child: Child, message: &str, session: &str) -> RunningTu
         });
     }
     let (tx, early) = oneshot::channel();
-    let ended = tokio::spawn(drive(child, tx, session.to_owned()));
+    let ended = tokio::spawn(drive(child, tx, session.to_owned(), sink));
     RunningTurn { pid, early, ended }
 }
 
-async fn drive(mut child: Child, early: oneshot::Sender<TurnOutput>, session: String) -> Ended {
+async fn drive(
+    mut child: Child,
+    early: oneshot::Sender<TurnOutput>,
+    session: String,
+    sink: Arc<dyn TurnSink>,
+) -> Ended {
     let stderr = child.stderr.take().map(|err| tokio::spawn(read_tail(err, STDERR_TAIL_BYTES)));
     let mut collector = TurnCollector::default();
     let mut early = Some(early);
@@ -77,7 +87,13 @@ async fn drive(mut child: Child, early: oneshot::Sender<TurnOutput>, session: St
             // gives no early answer, but the stream is still read to its end:
             // acpx must not block on a full pipe, and the failure is
             // answered only once acpx has exited and been reaped.
-            if let Fed::Completed(stop) = collector.feed(line.trim_ascii_end()) {
+            let fed = collector.feed(line.trim_ascii_end());
+            if matches!(fed, Fed::Event | Fed::Completed(_)) {
+                if let Some(event) = collector.last_event() {
+                    sink.update(event);
+                }
+            }
+            if let Fed::Completed(stop) = fed {
                 if stop != CANCELLED {
                     if let (Some(tx), Some(out)) = (early.take(), collector.take_output()) {
                         // The receiver gone means the caller gave up; the turn is dropped.
