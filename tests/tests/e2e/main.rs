@@ -5,4 +5,5 @@ mod lifecycle;
 mod operations;
 mod sdk;
 mod sessions;
+mod streaming;
 mod support;
