@@ -41,6 +41,8 @@ async fn a_streamed_turn_sends_its_updates_while_it_runs_then_exactly_the_json_a
     let id = server.open_session(&token, "faulty").await;
 
     let mut sse = server.stream_turn(&token, &id, "slowly __drip__ now").await.expect("a stream");
+    let (status, content_type) = sse.head();
+    assert_eq!((status, content_type.starts_with("text/event-stream")), (200, true), "{content_type}");
     let first = sse.next().await.expect("a first event");
     assert_eq!(first.event, "update", "{first:?}");
     // The first update came while the turn still ran.
@@ -283,4 +285,19 @@ async fn sigterm_past_the_grace_records_the_cut_off_turn_as_failed_and_stops_its
     // The hung prompt was stopped: the next turn does not wait behind it.
     let next = server.turn(&token, &id, "after the restart").await.expect_status(200);
     assert_eq!(next["turn_index"], 1);
+}
+
+#[tokio::test]
+async fn a_silent_feed_sends_keep_alive_comments() {
+    let instance = Instance::new("stream_keep_alive_secs = 1\n");
+    let server = instance.start();
+    let token = server.token();
+    let id = server.open_session(&token, "echo").await;
+    let mut sse = server.feed(&token, &id, None).await.expect("a feed");
+    let (events, ()) = tokio::join!(feed_until(&mut sse, "turn", 1), async {
+        // Silence for longer than the keep-alive interval, then a turn.
+        tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+        server.turn(&token, &id, "hello").await.expect_status(200);
+    });
+    assert!(sse.keep_alives >= 1, "no keep-alive in {:?}", kinds(&events));
 }
