@@ -39,6 +39,8 @@ const FALLBACK_GRACE: Duration = Duration::from_millis(1500);
 const SHORT_COMMAND_LIMIT: Duration = Duration::from_secs(120);
 /// How long `cancel` may take in the timeout fallback.
 const CANCEL_LIMIT: Duration = Duration::from_secs(10);
+/// How long a cancel waits for the prompt to end before it sends another.
+const CANCEL_RETRY: Duration = Duration::from_millis(500);
 
 /// Runs agent sessions through acpx.
 #[derive(Debug, Clone)]
@@ -243,12 +245,23 @@ impl AgentRuntime for AcpxRuntime {
     async fn cancel(&self, session: &AgentSession) -> Result<bool, RuntimeError> {
         let Some(running) = self.prompts.get(session.id.as_str()) else { return Ok(false) };
         running.mark_cancelled();
-        self.cancel_in_acpx(session).await;
-        if !running.wait_ended(self.config.cancel_grace).await {
-            tracing::warn!(session = %session.id, "the agent did not stop within the cancel grace; killing acpx");
-            if let Some(pid) = running.pid() {
-                kill_group(pid);
+        // A prompt that acpx's queue owner has not started yet (a cold agent
+        // is still loading) ignores a cancel, so it is sent again until the
+        // prompt ends or the grace is over.
+        let deadline = tokio::time::Instant::now() + self.config.cancel_grace;
+        loop {
+            self.cancel_in_acpx(session).await;
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if running.wait_ended(left.min(CANCEL_RETRY)).await {
+                return Ok(true);
             }
+            if left <= CANCEL_RETRY {
+                break;
+            }
+        }
+        tracing::warn!(session = %session.id, "the agent did not stop within the cancel grace; killing acpx");
+        if let Some(pid) = running.pid() {
+            kill_group(pid);
         }
         Ok(true)
     }
