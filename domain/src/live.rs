@@ -33,6 +33,9 @@ pub(crate) struct RunningTurn {
     cancel_requested: AtomicBool,
     settled: AtomicBool,
     pending: Mutex<HashMap<String, Pending>>,
+    /// Held while the runtime is asked to stop it, so that the session is
+    /// not handed to the next turn while a stop may still reach the agent.
+    pub stopping: async_lock::Mutex<()>,
 }
 
 impl RunningTurn {
@@ -43,6 +46,7 @@ impl RunningTurn {
             cancel_requested: AtomicBool::new(false),
             settled: AtomicBool::new(false),
             pending: Mutex::new(HashMap::new()),
+            stopping: async_lock::Mutex::new(()),
         }
     }
 

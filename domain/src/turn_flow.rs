@@ -121,6 +121,8 @@ impl Sessions {
         let running = admitted.turn.clone();
         let result = self.run_admitted(&admitted).await;
         self.running.remove(&id, &running);
+        // A stop still on its way to the agent must not reach the next turn.
+        drop(running.stopping.lock().await);
         // Dropping `admitted` lets the next turn in, after everything is recorded.
         drop(admitted);
         result
@@ -229,6 +231,7 @@ impl Sessions {
     /// runtime is asked again until it stops one, or the turn has ended, or
     /// the grace is over.
     async fn stop_agent(&self, turn: &RunningTurn) {
+        let _stopping = turn.stopping.lock().await;
         let deadline = self.clock.now().plus(self.policy.cancel_grace);
         loop {
             if turn.is_settled() || matches!(self.runtime.cancel(&turn.session).await, Ok(true)) {

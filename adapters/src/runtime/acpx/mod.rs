@@ -31,9 +31,9 @@ use std::time::Duration;
 use tokio_util::task::TaskTracker;
 
 /// How long after the turn timeout acpx may take to cancel and exit 3 before
-/// the turn is answered as timed out anyway (the fallback then runs in the
-/// background), so that a timeout answers within the turn timeout + 2 s.
-const FALLBACK_GRACE: Duration = Duration::from_millis(1500);
+/// its client is killed and the turn answered as timed out, so that a
+/// timeout answers within the turn timeout + 2 s.
+const FALLBACK_GRACE: Duration = Duration::from_secs(1);
 /// How long `sessions new`, `sessions close` or `cancel` may take (a cold
 /// agent start can be slow).
 const SHORT_COMMAND_LIMIT: Duration = Duration::from_secs(120);
@@ -232,14 +232,21 @@ impl AgentRuntime for AcpxRuntime {
             }
         }
         registered.finish();
-        // acpx outlived its own timeout: answer now, stop the rest in the background.
-        self.stop_in_background(session, pid, "acpx outlived its timeout");
-        tokio::spawn(async move {
-            if tokio::time::timeout(REAP_LIMIT, &mut ended).await.is_err() {
+        // acpx outlived its own timeout: its `--timeout` has cancelled the
+        // turn inside its queue owner already and it only drains late
+        // updates, so kill the client now, reap it, and answer. (A late
+        // `acpx cancel` here could hit the next turn's prompt.)
+        if let Some(pid) = pid {
+            kill_group(pid);
+        }
+        let stderr_tail = match tokio::time::timeout(REAP_LIMIT, &mut ended).await {
+            Ok(Ok(ended)) => ended.stderr_tail,
+            _ => {
                 ended.abort();
+                String::new()
             }
-        });
-        Err(RuntimeError::Timeout { stderr_tail: String::new() })
+        };
+        Err(RuntimeError::Timeout { stderr_tail })
     }
 
     async fn cancel(&self, session: &AgentSession) -> Result<bool, RuntimeError> {
