@@ -33,7 +33,9 @@ use tokio_util::task::TaskTracker;
 /// How long after the turn timeout acpx may take to cancel and exit 3 before
 /// its client is killed and the turn answered as timed out, so that a
 /// timeout answers within the turn timeout + 2 s.
-const FALLBACK_GRACE: Duration = Duration::from_secs(1);
+const FALLBACK_GRACE: Duration = Duration::from_millis(500);
+/// How long the fallback's `acpx cancel` may take.
+const FALLBACK_CANCEL_LIMIT: Duration = Duration::from_millis(1200);
 /// How long `sessions new`, `sessions close` or `cancel` may take (a cold
 /// agent start can be slow).
 const SHORT_COMMAND_LIMIT: Duration = Duration::from_secs(120);
@@ -232,10 +234,13 @@ impl AgentRuntime for AcpxRuntime {
             }
         }
         registered.finish();
-        // acpx outlived its own timeout: its `--timeout` has cancelled the
-        // turn inside its queue owner already and it only drains late
-        // updates, so kill the client now, reap it, and answer. (A late
-        // `acpx cancel` here could hit the next turn's prompt.)
+        // acpx outlived its own timeout: cancel the turn inside its queue
+        // owner (its own cancel may not have gone out yet), kill the client,
+        // reap it, and answer — all before the session can take the next
+        // turn, so that no late cancel reaches that one.
+        if let Err(e) = self.short_command(&command::cancel(target), FALLBACK_CANCEL_LIMIT).await {
+            tracing::warn!(session = %session.id, error = %e, "acpx cancel failed");
+        }
         if let Some(pid) = pid {
             kill_group(pid);
         }
