@@ -129,6 +129,8 @@ async fn a_hang_times_out_cancels_the_turn_and_leaves_no_process_behind() {
     let started = Instant::now();
     let hung = h.runtime.prompt(&session, "__hang__", Duration::from_secs(3), Arc::new(IgnoreUpdates)).await;
     let took = started.elapsed();
+    // The answer may come before the cleanup (cancel inside acpx, kill, reap) has finished.
+    h.runtime.wait_idle().await;
     watcher.abort();
     let seen = watcher.await.err().map(|_| ()).map_or_else(BTreeSet::new, |()| clients_seen(&session));
     assert!(matches!(hung, Err(RuntimeError::Timeout { .. })), "{hung:?}");

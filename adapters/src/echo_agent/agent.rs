@@ -1,6 +1,6 @@
 //! The echo agent's ACP handlers.
 
-use super::faults::{fault_in, Fault, DRIP_CHUNKS, DRIP_PAUSE};
+use super::faults::{fault_in, Fault, DRIP_CHUNKS, DRIP_PAUSE, FLOOD_CHUNKS};
 use super::reply::{chunks, turn_marker};
 use super::state::{load_turns, store_turns};
 use super::EchoOptions;
@@ -151,6 +151,11 @@ impl EchoAgent {
                         () = pause => self.say(session, format!("drip {n}/{DRIP_CHUNKS}\n")).await?,
                         () = cancel.notified() => return Ok(acp::StopReason::Cancelled),
                     }
+                }
+            }
+            Some(Fault::Flood) => {
+                for n in 1..=FLOOD_CHUNKS {
+                    self.say(session, format!("f{n} ")).await?;
                 }
             }
             None => {}

@@ -14,7 +14,12 @@ pub(crate) enum Fault {
     /// Say [`DRIP_CHUNKS`] chunks [`DRIP_PAUSE`] apart before echoing
     /// (stopping early when cancelled): a turn slow enough to watch.
     Drip,
+    /// Say [`FLOOD_CHUNKS`] short chunks as fast as it can before echoing.
+    Flood,
 }
+
+/// How many chunks a `__flood__` turn says.
+pub(crate) const FLOOD_CHUNKS: usize = 1000;
 
 /// How many chunks a `__drip__` turn says.
 pub(crate) const DRIP_CHUNKS: usize = 8;
@@ -34,6 +39,7 @@ pub(crate) fn fault_in(prompt: &str, enabled: bool) -> Option<Fault> {
         ("__permission_write__", Fault::PermissionWrite),
         ("__permission__", Fault::PermissionRead),
         ("__drip__", Fault::Drip),
+        ("__flood__", Fault::Flood),
     ]
     .into_iter()
     .find(|(marker, _)| prompt.contains(marker))
@@ -56,6 +62,7 @@ mod tests {
         assert_eq!(fault_in("x __permission__", true), Some(Fault::PermissionRead));
         assert_eq!(fault_in("x __permission_write__", true), Some(Fault::PermissionWrite));
         assert_eq!(fault_in("slow __drip__ please", true), Some(Fault::Drip));
+        assert_eq!(fault_in("__flood__", true), Some(Fault::Flood));
         assert_eq!(fault_in("just text", true), None);
     }
 }

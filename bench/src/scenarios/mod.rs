@@ -3,6 +3,7 @@
 mod control_plane;
 mod memory;
 mod one_shot;
+mod streaming;
 mod turns;
 
 use crate::stats::{ms, Summary};
@@ -15,6 +16,7 @@ pub async fn all(quick: bool) -> Result<(), String> {
     );
     control_plane::run(quick).await?;
     turns::run(quick).await?;
+    streaming::run(quick).await?;
     one_shot::run(quick).await?;
     memory::run(quick).await?;
     Ok(())

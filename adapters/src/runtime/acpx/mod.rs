@@ -31,11 +31,9 @@ use std::time::Duration;
 use tokio_util::task::TaskTracker;
 
 /// How long after the turn timeout acpx may take to cancel and exit 3 before
-/// its client is killed and the turn answered as timed out, so that a
-/// timeout answers within the turn timeout + 2 s.
-const FALLBACK_GRACE: Duration = Duration::from_millis(500);
-/// How long the fallback's `acpx cancel` may take.
-const FALLBACK_CANCEL_LIMIT: Duration = Duration::from_millis(1200);
+/// the turn is answered as timed out anyway (its cleanup then runs in the
+/// background), so that a timeout answers within the turn timeout + 2 s.
+const FALLBACK_GRACE: Duration = Duration::from_secs(1);
 /// How long `sessions new`, `sessions close` or `cancel` may take (a cold
 /// agent start can be slow).
 const SHORT_COMMAND_LIMIT: Duration = Duration::from_secs(120);
@@ -198,6 +196,8 @@ impl AgentRuntime for AcpxRuntime {
         let agent = self.agent(session)?;
         let dir = self.prepare(session).await?;
         let target = Target { cwd: &dir, agent, name: session.id.as_str() };
+        // Waits while the cleanup of this session's timed-out prompt still runs.
+        let lane = self.prompts.lane(session.id.as_str()).await;
         let opts =
             PromptOptions { permissions: self.config.permissions, timeout, queue_ttl_secs: self.config.queue_ttl_secs };
         let child = self.command(&command::prompt(target, opts)).spawn().map_err(|e| self.spawn_error(e))?;
@@ -234,24 +234,23 @@ impl AgentRuntime for AcpxRuntime {
             }
         }
         registered.finish();
-        // acpx outlived its own timeout: cancel the turn inside its queue
-        // owner (its own cancel may not have gone out yet), kill the client,
-        // reap it, and answer — all before the session can take the next
-        // turn, so that no late cancel reaches that one.
-        if let Err(e) = self.short_command(&command::cancel(target), FALLBACK_CANCEL_LIMIT).await {
-            tracing::warn!(session = %session.id, error = %e, "acpx cancel failed");
-        }
-        if let Some(pid) = pid {
-            kill_group(pid);
-        }
-        let stderr_tail = match tokio::time::timeout(REAP_LIMIT, &mut ended).await {
-            Ok(Ok(ended)) => ended.stderr_tail,
-            _ => {
-                ended.abort();
-                String::new()
+        // acpx outlived its own timeout. Answer now; the cleanup (`acpx
+        // cancel` inside the queue owner, then a kill of the client and its
+        // reaping) runs in the background and holds the session's lane, so
+        // the next prompt starts only once nothing is left to queue behind.
+        let (this, session) = (self.clone(), session.clone());
+        self.background.spawn(async move {
+            let _lane = lane;
+            tracing::warn!(session = %session.id, "acpx outlived its timeout; cancelling the turn and killing the client");
+            this.cancel_in_acpx(&session).await;
+            if let Some(pid) = pid {
+                kill_group(pid);
             }
-        };
-        Err(RuntimeError::Timeout { stderr_tail })
+            if tokio::time::timeout(REAP_LIMIT, &mut ended).await.is_err() {
+                ended.abort();
+            }
+        });
+        Err(RuntimeError::Timeout { stderr_tail: String::new() })
     }
 
     async fn cancel(&self, session: &AgentSession) -> Result<bool, RuntimeError> {

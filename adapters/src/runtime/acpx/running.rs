@@ -35,13 +35,32 @@ impl RunningPrompt {
     }
 }
 
-/// The running prompts by session id.
+/// The running prompts by session id, and each session's lane: held by a
+/// prompt, or by the cleanup of one that timed out, so that the next prompt
+/// of the session starts only after it.
 #[derive(Clone, Default)]
-pub(crate) struct Prompts(Arc<Mutex<HashMap<String, RunningPrompt>>>);
+pub(crate) struct Prompts {
+    running: Arc<Mutex<HashMap<String, RunningPrompt>>>,
+    lanes: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+}
+
+/// A session's lane, held.
+pub(crate) type Lane = tokio::sync::OwnedMutexGuard<()>;
 
 impl Prompts {
     fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, RunningPrompt>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits for the session's lane.
+    pub(crate) async fn lane(&self, session: &str) -> Lane {
+        let lane = {
+            let mut lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
+            // Forget lanes nobody holds, so the map stays as small as the live traffic.
+            lanes.retain(|_, l| Arc::strong_count(l) > 1);
+            lanes.entry(session.to_owned()).or_default().clone()
+        };
+        lane.lock_owned().await
     }
 
     /// The session's running prompt, if any.
