@@ -9,16 +9,27 @@ mod turns;
 use crate::stats::{ms, Summary};
 
 /// Runs every scenario.
-pub async fn all(quick: bool) -> Result<(), String> {
+pub async fn all(quick: bool, only: Option<&str>) -> Result<(), String> {
     println!(
         "clawdforge benchmarks{} — every row against its baseline from this run\n",
         if quick { " (quick)" } else { "" }
     );
-    control_plane::run(quick).await?;
-    turns::run(quick).await?;
-    streaming::run(quick).await?;
-    one_shot::run(quick).await?;
-    memory::run(quick).await?;
+    let wanted = |name: &str| only.is_none_or(|o| o == name);
+    if wanted("control-plane") {
+        control_plane::run(quick).await?;
+    }
+    if wanted("turns") {
+        turns::run(quick).await?;
+    }
+    if wanted("streaming") {
+        streaming::run(quick).await?;
+    }
+    if wanted("one-shot") {
+        one_shot::run(quick).await?;
+    }
+    if wanted("memory") {
+        memory::run(quick).await?;
+    }
     Ok(())
 }
 
