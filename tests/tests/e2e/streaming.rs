@@ -301,3 +301,20 @@ async fn a_silent_feed_sends_keep_alive_comments() {
     });
     assert!(sse.keep_alives >= 1, "no keep-alive in {:?}", kinds(&events));
 }
+
+#[tokio::test]
+async fn a_client_that_leaves_a_streamed_turn_does_not_stop_it() {
+    let instance = Instance::new("");
+    let server = instance.start();
+    let token = server.token();
+    let id = server.open_session(&token, "faulty").await;
+    let mut sse = server.stream_turn(&token, &id, "__drip__ then leave").await.expect("a stream");
+    let first = sse.next().await.expect("an update");
+    assert_eq!(first.event, "update");
+    drop(sse);
+    let mut feed = server.feed(&token, &id, first.id).await.expect("a feed");
+    let rest = feed_until(&mut feed, "turn", 1).await;
+    assert_eq!(rest.last().expect("turn").data["stop_reason"], "end_turn");
+    let turns = server.get(&token, &format!("/sessions/{id}/turns")).await.expect_status(200);
+    assert!(turns["turns"][0]["text"].as_str().is_some_and(|t| t.contains("drip 8/8")), "{turns}");
+}
