@@ -129,6 +129,8 @@ async fn a_hang_times_out_cancels_the_turn_and_leaves_no_process_behind() {
     let started = Instant::now();
     let hung = h.runtime.prompt(&session, "__hang__", Duration::from_secs(3), Arc::new(IgnoreUpdates)).await;
     let took = started.elapsed();
+    // The answer may come before the cleanup (cancel inside acpx, kill, reap) has finished.
+    h.runtime.wait_idle().await;
     watcher.abort();
     let seen = watcher.await.err().map(|_| ()).map_or_else(BTreeSet::new, |()| clients_seen(&session));
     assert!(matches!(hung, Err(RuntimeError::Timeout { .. })), "{hung:?}");
@@ -285,4 +287,51 @@ async fn a_turn_on_a_session_never_opened_is_no_such_session() {
     let h = harness(PermissionMode::ApproveReads);
     let out = h.runtime.prompt(&new_session(), "hello?", TURN, Arc::new(IgnoreUpdates)).await;
     assert!(matches!(out, Err(RuntimeError::NoSuchSession { .. })), "{out:?}");
+}
+
+/// A sink that keeps what it is handed.
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<Value>>);
+
+#[async_trait::async_trait]
+impl clawdforge_domain::ports::TurnSink for Recorder {
+    fn update(&self, event: &Value) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(event.clone());
+    }
+
+    async fn permission(&self, _: clawdforge_domain::model::PermissionAsk) -> Option<String> {
+        None
+    }
+}
+
+#[tokio::test]
+async fn each_agent_message_reaches_the_sink_as_it_is_read_in_the_order_of_the_events() {
+    let h = harness(PermissionMode::ApproveReads);
+    let session = opened(&h).await;
+    let sink = Arc::new(Recorder::default());
+    let out = h.runtime.prompt(&session, "watch __drip__ me", TURN, sink.clone()).await.expect("turn");
+    let seen = sink.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    assert_eq!(seen, out.events);
+    assert!(out.text.contains("drip 8/8"), "{}", out.text);
+}
+
+#[tokio::test]
+async fn cancel_stops_the_running_prompt_which_answers_as_a_cancelled_turn() {
+    let h = harness(PermissionMode::ApproveReads);
+    let session = opened(&h).await;
+    assert_eq!(h.runtime.cancel(&session).await, Ok(false), "nothing runs yet");
+    let sink = Arc::new(Recorder::default());
+    let (out, cancelled) = tokio::join!(h.runtime.prompt(&session, "__hang__", TURN, sink.clone()), async {
+        // Cancel once the agent has said something: the prompt is running.
+        while sink.0.lock().unwrap_or_else(|p| p.into_inner()).is_empty() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        h.runtime.cancel(&session).await
+    });
+    assert_eq!(cancelled, Ok(true));
+    let out = out.unwrap_or_else(|e| panic!("a cancelled turn is a turn: {e:?}"));
+    assert_eq!(out.stop_reason, "cancelled");
+    assert_eq!(h.runtime.cancel(&session).await, Ok(false), "nothing runs after it");
+    let next = turn(&h, &session, "after the cancel").await;
+    assert_eq!(next.text, "after the cancel\n[turn 1]");
 }

@@ -82,6 +82,10 @@ pub struct Config {
     pub max_turn_output_bytes: usize,
     /// The Postgres database when `ledger = "postgres"` (a `postgres://` URL).
     pub database_url: Option<String>,
+    /// How long a permission request waits for the client (`permission_mode = "ask"`).
+    pub permission_timeout_secs: u64,
+    /// The silence after which an event stream sends a keep-alive comment.
+    pub stream_keep_alive_secs: u64,
 }
 
 impl Default for Config {
@@ -121,6 +125,8 @@ impl Default for Config {
             cancel_grace_secs: 5,
             max_turn_output_bytes: 8 * 1024 * 1024,
             database_url: None,
+            permission_timeout_secs: 60,
+            stream_keep_alive_secs: 15,
         }
     }
 }
@@ -212,11 +218,15 @@ impl Config {
                 format!("must be approve-all, approve-reads, deny-all or ask, not {:?}", self.permission_mode),
             );
         }
+        if self.permission_mode == "ask" && self.agent_runtime != "acp" {
+            return bad(
+                "permission_mode",
+                "ask needs the acp agent runtime: acpx answers permission requests itself and cannot ask the client"
+                    .into(),
+            );
+        }
         if !matches!(self.agent_runtime.as_str(), "acp" | "acpx" | "noop") {
             return bad("agent_runtime", format!("must be acp, acpx or noop, not {:?}", self.agent_runtime));
-        }
-        if self.permission_mode == "ask" && self.agent_runtime != "acp" {
-            return bad("permission_mode", "ask needs agent_runtime = \"acp\"".into());
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return bad("log_format", format!("must be text or json, not {:?}", self.log_format));
@@ -239,6 +249,8 @@ impl Config {
             ("agent_idle_secs", self.agent_idle_secs),
             ("cancel_grace_secs", self.cancel_grace_secs),
             ("max_turn_output_bytes", self.max_turn_output_bytes as u64),
+            ("permission_timeout_secs", self.permission_timeout_secs),
+            ("stream_keep_alive_secs", self.stream_keep_alive_secs),
         ] {
             if v == 0 {
                 return bad(key, "must be at least 1".into());
@@ -362,7 +374,7 @@ mod tests {
 
     #[test]
     fn values_out_of_range_name_their_key() {
-        let cases: [(Mutation, &str); 7] = [
+        let cases: [(Mutation, &str); 9] = [
             (|c| c.listen = "nowhere".into(), "listen"),
             (|c| c.max_live_sessions = 0, "max_live_sessions"),
             (|c| c.permission_mode = "yolo".into(), "permission_mode"),
@@ -370,6 +382,14 @@ mod tests {
             (|c| c.ledger = "postgres".into(), "database_url"),
             (|c| c.allowed_roots = vec!["rel".into()], "allowed_roots"),
             (|c| c.run_timeout_secs = 99_999, "run_timeout_secs"),
+            (
+                |c| {
+                    c.permission_mode = "ask".into();
+                    c.agent_runtime = "acpx".into();
+                },
+                "permission_mode",
+            ),
+            (|c| c.stream_keep_alive_secs = 0, "stream_keep_alive_secs"),
         ];
         for (mutate, key) in cases {
             let mut c = Config::default();

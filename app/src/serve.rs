@@ -45,6 +45,7 @@ pub async fn serve(settings: Settings, ledger: Arc<dyn Ledger>) -> Result<(), St
     };
     let http = HttpConfig {
         body_timeout: Duration::from_secs(settings.raw.body_timeout_secs),
+        keep_alive: Duration::from_secs(settings.raw.stream_keep_alive_secs),
         ..HttpConfig::for_max_prompt(settings.raw.max_prompt_bytes)
     };
     let limits = ConnectionLimits {
@@ -54,6 +55,12 @@ pub async fn serve(settings: Settings, ledger: Arc<dyn Ledger>) -> Result<(), St
     let grace = Duration::from_secs(settings.raw.shutdown_grace_secs);
     let result = serve_http(listener, api_routes(state, http), limits, shutdown_signal(), grace).await;
     sweeper.abort();
+    // Turns still running past the grace are cut off: each is recorded as
+    // failed (reason `shutdown`) and its agent's work stopped, before exit.
+    let abandoned = core.sessions.abandon_running("shutdown").await;
+    if abandoned > 0 {
+        warn!(turns = abandoned, "turns cut off by the shutdown were recorded as failed");
+    }
     core.wait_idle().await;
     info!("stopped");
     result.map_err(|e| format!("server failed: {e}"))

@@ -85,6 +85,7 @@ pub fn build(settings: &Settings, ledger: Arc<dyn Ledger>) -> Result<Core, Strin
                     agents: agents.clone(),
                     permissions,
                     queue_ttl_secs: raw.acpx_queue_ttl_secs,
+                    cancel_grace: Duration::from_secs(raw.cancel_grace_secs),
                 })
                 .with_max_turn_output(raw.max_turn_output_bytes),
             ))
@@ -110,6 +111,8 @@ pub fn build(settings: &Settings, ledger: Arc<dyn Ledger>) -> Result<Core, Strin
             .iter()
             .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()).display().to_string())
             .collect(),
+        cancel_grace: Duration::from_secs(raw.cancel_grace_secs),
+        permission_timeout: Duration::from_secs(raw.permission_timeout_secs),
         ..SessionPolicy::default()
     };
     let sessions =

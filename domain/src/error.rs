@@ -9,6 +9,9 @@ pub enum Error {
     /// No such session for this app (unknown id and another app's id alike).
     #[error("session not found")]
     NotFound,
+    /// No permission request of this id waits for an answer (never asked, or answered).
+    #[error("no pending permission request has this id")]
+    PermissionNotFound,
     /// The session is closed and takes no more turns.
     #[error("session is closed")]
     Gone,

@@ -7,13 +7,16 @@
 
 pub mod apps;
 pub mod error;
+mod feed;
 pub mod files;
+mod live;
 pub mod model;
 pub mod policy;
 pub mod ports;
 pub mod run_slots;
 pub mod runs;
 pub mod sessions;
+mod turn_flow;
 mod turn_gate;
 
 pub use apps::Apps;

@@ -28,6 +28,10 @@ pub struct SessionPolicy {
     pub default_page: u32,
     /// The largest page size of a listing.
     pub max_page: u32,
+    /// How long a cancelled turn may take to stop.
+    pub cancel_grace: Duration,
+    /// How long a permission request waits for the client before it is rejected.
+    pub permission_timeout: Duration,
 }
 
 impl SessionPolicy {
@@ -51,6 +55,8 @@ impl Default for SessionPolicy {
             pool_retry_after: Duration::from_secs(5),
             default_page: 50,
             max_page: 200,
+            cancel_grace: Duration::from_secs(5),
+            permission_timeout: Duration::from_secs(60),
         }
     }
 }

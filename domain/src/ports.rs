@@ -3,8 +3,8 @@
 
 use crate::error::{LedgerError, RuntimeError};
 use crate::model::{
-    Admission, AgentName, ApiToken, AppName, AppRecord, AuditEvent, Caps, CloseReason, ListQuery, PermissionAsk,
-    RunOutcome, RunRecord, RunRequest, Session, SessionId, Timestamp, TokenHash, Turn, TurnOutput,
+    Admission, AgentName, ApiToken, AppName, AppRecord, AuditEvent, Caps, CloseReason, FeedEvent, ListQuery,
+    PermissionAsk, RunOutcome, RunRecord, RunRequest, Session, SessionId, Timestamp, TokenHash, Turn, TurnOutput,
 };
 use async_trait::async_trait;
 use serde_json::Value;
@@ -71,6 +71,15 @@ pub trait Ledger: Send + Sync {
     async fn purge_closed(&self, before: Timestamp) -> Result<Vec<Session>, LedgerError>;
     /// Records a one-shot run.
     async fn record_run(&self, run: &RunRecord) -> Result<(), LedgerError>;
+
+    /// Appends feed events to a session's feed, all or none. Their `seq`s
+    /// are the caller's and MUST be new for the session (a taken one is a
+    /// `Conflict`); an unknown session is refused.
+    async fn append_feed(&self, id: &SessionId, events: &[FeedEvent]) -> Result<(), LedgerError>;
+    /// A session's feed events with `seq > after`, by `seq`, at most `limit`.
+    async fn feed_after(&self, id: &SessionId, after: u64, limit: u32) -> Result<Vec<FeedEvent>, LedgerError>;
+    /// The highest `seq` of a session's feed; 0 when it has none.
+    async fn last_feed_seq(&self, id: &SessionId) -> Result<u64, LedgerError>;
 }
 
 /// The agent side of a session, as the runtime needs to address it.

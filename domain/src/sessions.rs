@@ -1,19 +1,19 @@
 //! The session use cases and the policies they hold.
 
 use crate::error::{Error, RuntimeError};
+use crate::feed::FeedHub;
+use crate::live::Running;
 use crate::model::{
     Admission, AgentName, AppName, AuditEvent, AuditKind, CloseOutcome, CloseReason, ListCursor, ListQuery, Meta,
-    Prompt, RuntimeNotice, Session, SessionId, SessionPage, StatusFilter, Turn, TurnInput,
+    Prompt, Session, SessionId, SessionPage, StatusFilter, Turn, TurnInput,
 };
 use crate::policy::SessionPolicy;
-use crate::ports::{AgentRuntime, AgentSession, Clock, IdSource, IgnoreUpdates, Ledger, PathResolver, PathsAsGiven};
+use crate::ports::{AgentRuntime, AgentSession, Clock, IdSource, Ledger, PathResolver, PathsAsGiven};
 use crate::turn_gate::TurnGate;
-use futures::future::{select, Either};
 use serde_json::{json, Value};
-use std::pin::pin;
 use std::sync::Arc;
 
-mod turn_pages;
+pub(crate) mod turn_pages;
 pub use turn_pages::{restore_text, text_of, TurnPage, TurnsRequest};
 
 /// What a create request carries, still unvalidated.
@@ -32,6 +32,13 @@ pub struct TurnRequest {
     pub prompt: String,
     /// Paths the agent should look at.
     pub files: Vec<String>,
+}
+
+impl TurnRequest {
+    /// A request for `prompt` with no files.
+    pub fn new(prompt: impl Into<String>) -> Self {
+        Self { prompt: prompt.into(), files: Vec::new() }
+    }
 }
 
 impl std::fmt::Debug for TurnRequest {
@@ -66,12 +73,14 @@ pub struct SweepReport {
 
 /// The session surface: create, turn, read, list, close, sweep.
 pub struct Sessions {
-    ledger: Arc<dyn Ledger>,
-    runtime: Arc<dyn AgentRuntime>,
-    clock: Arc<dyn Clock>,
-    ids: Arc<dyn IdSource>,
-    policy: SessionPolicy,
-    gate: TurnGate,
+    pub(crate) ledger: Arc<dyn Ledger>,
+    pub(crate) runtime: Arc<dyn AgentRuntime>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) ids: Arc<dyn IdSource>,
+    pub(crate) policy: SessionPolicy,
+    pub(crate) gate: TurnGate,
+    pub(crate) feed: Arc<FeedHub>,
+    pub(crate) running: Running,
     paths: Arc<dyn PathResolver>,
 }
 
@@ -84,7 +93,18 @@ impl Sessions {
         ids: Arc<dyn IdSource>,
         policy: SessionPolicy,
     ) -> Self {
-        Self { ledger, runtime, clock, ids, policy, gate: TurnGate::default(), paths: Arc::new(PathsAsGiven) }
+        let feed = Arc::new(FeedHub::new(ledger.clone()));
+        Self {
+            ledger,
+            runtime,
+            clock,
+            ids,
+            policy,
+            gate: TurnGate::default(),
+            feed,
+            running: Running::default(),
+            paths: Arc::new(PathsAsGiven),
+        }
     }
 
     /// Resolves turns' `files` through `paths` (the filesystem) instead of taking them as given.
@@ -147,74 +167,6 @@ impl Sessions {
         }
     }
 
-    /// Runs one turn: in arrival order, never two at once on one session.
-    pub async fn turn(&self, app: &AppName, id: &str, req: TurnRequest) -> Result<Turn, Error> {
-        let input = self.validate_turn(req)?;
-        let session = self.get(app, id).await?;
-        let input = self.resolve_turn_files(input).await?;
-        session.admit_turn()?;
-        let _permit = {
-            let enter = pin!(self.gate.enter(&session.id));
-            let give_up = pin!(self.clock.sleep(self.policy.turn_timeout));
-            match select(enter, give_up).await {
-                Either::Left((permit, _)) => permit,
-                Either::Right(_) => return Err(Error::Busy),
-            }
-        };
-        // Re-read: the turn before this one, or a close, may have changed it while we waited.
-        let session = self.get(app, id).await?;
-        let index = session.admit_turn()?;
-        let started_at = self.clock.now();
-        let outcome = self
-            .runtime
-            .prompt(&agent_session(&session), &input.message(), self.policy.turn_timeout, Arc::new(IgnoreUpdates))
-            .await;
-        let finished = self.clock.now();
-        let duration_ms = finished.millis_since(started_at);
-        match outcome {
-            Ok(out) => {
-                for notice in &out.notices {
-                    let (kind, detail) = match notice {
-                        RuntimeNotice::AgentRestarted => (
-                            AuditKind::AgentRestarted,
-                            json!({ "turn_index": index, "reason": "the agent could not resume its conversation" }),
-                        ),
-                        RuntimeNotice::AccessRefused { method, path } => {
-                            (AuditKind::AccessRefused, json!({ "turn_index": index, "method": method, "path": path }))
-                        }
-                    };
-                    self.ledger.record_event(&session.id, &AuditEvent { kind, at: started_at, detail }).await?;
-                }
-                let turn = Turn {
-                    index,
-                    prompt: input.prompt.as_str().to_owned(),
-                    files: input.files,
-                    stop_reason: out.stop_reason,
-                    text: out.text,
-                    events: out.events,
-                    started_at,
-                    duration_ms,
-                };
-                let detail =
-                    json!({ "turn_index": turn.index, "stop_reason": turn.stop_reason, "duration_ms": duration_ms });
-                let event = AuditEvent { kind: AuditKind::Turn, at: turn.completed_at(), detail };
-                // Stored without its text: the text is in the events, and is derived again when read.
-                let mut turn = turn;
-                let text = turn_pages::without_text(&mut turn);
-                self.ledger.record_turn(&session.id, &turn, &event).await?;
-                turn.text = text;
-                Ok(turn)
-            }
-            Err(e) => {
-                let err = agent_error(e, &self.policy);
-                let detail = json!({ "error": err.to_string(), "duration_ms": duration_ms });
-                let event = AuditEvent { kind: AuditKind::TurnFailed, at: finished, detail };
-                self.ledger.record_event(&session.id, &event).await?;
-                Err(err)
-            }
-        }
-    }
-
     /// A page of `app`'s sessions, newest first.
     pub async fn list(&self, app: &AppName, req: ListRequest) -> Result<SessionPage, Error> {
         let status = match req.status.as_deref() {
@@ -256,6 +208,10 @@ impl Sessions {
         if !self.ledger.close_session(&session.id, at, CloseReason::Client, &event).await? {
             return Ok(CloseOutcome::AlreadyClosed);
         }
+        // A running turn is stopped at once and answered as cancelled; turns
+        // queued behind it find the session closed (410).
+        self.stop_running_for_close(&session.id).await;
+        self.announce_closed(&session.id, CloseReason::Client).await;
         // The ledger is the truth; an agent that fails to close is reaped by its own idle TTL.
         let _ = self.runtime.close(&agent_session(&session)).await;
         Ok(CloseOutcome::Closed)
@@ -295,19 +251,21 @@ impl Sessions {
             let event = AuditEvent { kind: AuditKind::SweepClose, at: now, detail };
             if self.ledger.close_session(&session.id, now, CloseReason::Ttl, &event).await? {
                 report.soft_closed += 1;
+                self.announce_closed(&session.id, CloseReason::Ttl).await;
                 let _ = self.runtime.close(&agent_session(&session)).await;
             }
         }
         let purged = self.ledger.purge_closed(now.minus(self.policy.session_hard_ttl)).await?;
         report.hard_deleted = purged.len() as u64;
         for session in &purged {
+            self.feed.forget(&session.id);
             // The ledger forgot it; what is left on disk goes too, or it would pile up forever.
             let _ = self.runtime.discard(&agent_session(session)).await;
         }
         Ok(report)
     }
 
-    fn validate_turn(&self, req: TurnRequest) -> Result<TurnInput, Error> {
+    pub(crate) fn validate_turn(&self, req: TurnRequest) -> Result<TurnInput, Error> {
         if req.prompt.len() > self.policy.max_prompt_bytes {
             return Err(Error::TooLarge {
                 field: "prompt".into(),
@@ -329,7 +287,7 @@ impl Sessions {
 
     /// The files as the filesystem resolves them; the prompt limit then holds
     /// for the whole message the agent receives, files included.
-    async fn resolve_turn_files(&self, input: TurnInput) -> Result<TurnInput, Error> {
+    pub(crate) async fn resolve_turn_files(&self, input: TurnInput) -> Result<TurnInput, Error> {
         let files = crate::files::resolve_files(self.paths.as_ref(), &self.policy.allowed_roots, &input.files).await?;
         let input = TurnInput { files, ..input };
         let size = input.message().len();
@@ -348,11 +306,11 @@ impl Sessions {
     }
 }
 
-fn agent_session(s: &Session) -> AgentSession {
+pub(crate) fn agent_session(s: &Session) -> AgentSession {
     AgentSession { app: s.app.clone(), id: s.id.clone(), agent: s.agent.clone() }
 }
 
-fn agent_error(e: RuntimeError, policy: &SessionPolicy) -> Error {
+pub(crate) fn agent_error(e: RuntimeError, policy: &SessionPolicy) -> Error {
     match e {
         RuntimeError::Timeout { stderr_tail } => {
             Error::Timeout { timeout_secs: policy.turn_timeout.as_secs(), stderr_tail }

@@ -1,6 +1,6 @@
 //! The echo agent's ACP handlers.
 
-use crate::faults::{fault_in, Fault};
+use crate::faults::{fault_in, Fault, DRIP_CHUNKS, DRIP_PAUSE, FLOOD_CHUNKS};
 use crate::reply::{chunks, turn_marker};
 use crate::state::{load_turns, store_turns};
 use crate::EchoOptions;
@@ -27,9 +27,6 @@ const CRASH_STATUS: i32 = 3;
 const HUGE_BYTES: usize = 16 * 1024 * 1024;
 /// What a `__stderr__` turn writes to stderr.
 const STDERR_BYTES: usize = 4 * 1024 * 1024;
-/// The chunks of a `__drip__` turn, and the pause before each.
-const DRIP_CHUNKS: usize = 5;
-const DRIP_PAUSE: Duration = Duration::from_millis(150);
 
 /// One session the agent knows.
 struct Live {
@@ -209,11 +206,16 @@ impl EchoAgent {
                 }
             }
             Some(Fault::Drip) => {
-                for i in 0..DRIP_CHUNKS {
+                for n in 1..=DRIP_CHUNKS {
                     tokio::select! {
-                        () = tokio::time::sleep(DRIP_PAUSE) => say(conn, session, format!("drip {i}\n"))?,
+                        () = tokio::time::sleep(DRIP_PAUSE) => say(conn, session, format!("drip {n}/{DRIP_CHUNKS}\n"))?,
                         () = cancel.notified() => return Ok(StopReason::Cancelled),
                     }
+                }
+            }
+            Some(Fault::Flood) => {
+                for n in 1..=FLOOD_CHUNKS {
+                    say(conn, session, format!("f{n} "))?;
                 }
             }
             Some(Fault::Files) => self.use_files(conn, session, text).await?,

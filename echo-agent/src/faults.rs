@@ -19,11 +19,22 @@ pub(crate) enum Fault {
     Huge,
     /// Write a lot to stderr (4 MiB) before answering normally.
     Stderr,
-    /// Stream the reply slowly: several chunks with pauses between them.
+    /// Say [`DRIP_CHUNKS`] chunks [`DRIP_PAUSE`] apart before echoing
+    /// (stopping early when cancelled): a turn slow enough to watch.
     Drip,
+    /// Say [`FLOOD_CHUNKS`] short chunks as fast as it can before echoing.
+    Flood,
     /// Ask the client to read and write files through `fs/*`, then report.
     Files,
 }
+
+/// How many chunks a `__flood__` turn says.
+pub(crate) const FLOOD_CHUNKS: usize = 1000;
+
+/// How many chunks a `__drip__` turn says.
+pub(crate) const DRIP_CHUNKS: usize = 8;
+/// The pause before each of them.
+pub(crate) const DRIP_PAUSE: std::time::Duration = std::time::Duration::from_millis(400);
 
 /// The fault a prompt asks for; `None` when faults are off or none is named.
 pub(crate) fn fault_in(prompt: &str, enabled: bool) -> Option<Fault> {
@@ -40,6 +51,7 @@ pub(crate) fn fault_in(prompt: &str, enabled: bool) -> Option<Fault> {
         ("__huge__", Fault::Huge),
         ("__stderr__", Fault::Stderr),
         ("__drip__", Fault::Drip),
+        ("__flood__", Fault::Flood),
         ("__files__", Fault::Files),
     ]
     .into_iter()
@@ -68,6 +80,8 @@ mod tests {
         assert_eq!(fault_in("__stderr__", true), Some(Fault::Stderr));
         assert_eq!(fault_in("__drip__", true), Some(Fault::Drip));
         assert_eq!(fault_in("__files__ a b", true), Some(Fault::Files));
+        assert_eq!(fault_in("slow __drip__ please", true), Some(Fault::Drip));
+        assert_eq!(fault_in("__flood__", true), Some(Fault::Flood));
         assert_eq!(fault_in("just text", true), None);
     }
 }

@@ -37,6 +37,14 @@ error_set!(
     TurnErrors: 400, 401, 404, 409, 410, 413, 422, 500, 502, 503, 504
 );
 error_set!(
+    /// `streamSession`: a bad `Last-Event-ID` or `after`.
+    StreamErrors: 401, 404, 422, 500
+);
+error_set!(
+    /// `answerPermission`: an unknown request (404) or option (422).
+    PermissionErrors: 400, 401, 404, 413, 422, 500
+);
+error_set!(
     /// Reading or closing one session.
     SessionErrors: 401, 404, 500, 503
 );

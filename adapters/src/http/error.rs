@@ -101,7 +101,9 @@ impl From<Error> for Problem {
             Error::Unauthorized => Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message),
             // Unknown ids and other apps' ids both arrive here as the same variant,
             // so their bodies cannot differ.
-            Error::NotFound | Error::UnknownApp(_) => Self::new(StatusCode::NOT_FOUND, "not_found", message),
+            Error::NotFound | Error::UnknownApp(_) | Error::PermissionNotFound => {
+                Self::new(StatusCode::NOT_FOUND, "not_found", message)
+            }
             Error::Gone => Self::new(StatusCode::GONE, "gone", message),
             Error::Busy | Error::AppExists(_) => Self::new(StatusCode::CONFLICT, "conflict", message),
             Error::PoolFull { retry_after_secs, .. } => Self {
@@ -179,6 +181,7 @@ mod tests {
             (Error::Unauthorized, 401, "unauthorized"),
             (Error::NotFound, 404, "not_found"),
             (Error::UnknownApp("x".into()), 404, "not_found"),
+            (Error::PermissionNotFound, 404, "not_found"),
             (Error::Gone, 410, "gone"),
             (Error::Busy, 409, "conflict"),
             (Error::AppExists("x".into()), 409, "conflict"),

@@ -49,6 +49,15 @@ impl Fields {
         }
     }
 
+    /// A boolean that may be absent or `null`.
+    pub fn optional_bool(&mut self, name: &str) -> Result<Option<bool>, Error> {
+        match self.take(name) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(b)),
+            Some(other) => Err(wrong_type(name, "true or false", &other)),
+        }
+    }
+
     /// A list of strings; absent or `null` is the empty list.
     pub fn optional_strings(&mut self, name: &str) -> Result<Vec<String>, Error> {
         match self.take(name) {

@@ -20,6 +20,8 @@ mod schemas;
 mod scrub;
 mod server;
 mod sessions;
+mod sse;
+mod streaming;
 
 #[cfg(test)]
 mod tests;
@@ -65,6 +67,8 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// How long a request body may take to arrive; longer is a 408.
     pub body_timeout: Duration,
+    /// The silence after which an event stream sends a `: keep-alive` comment.
+    pub keep_alive: std::time::Duration,
 }
 
 impl HttpConfig {
@@ -78,7 +82,11 @@ impl HttpConfig {
 impl Default for HttpConfig {
     fn default() -> Self {
         // Room for the default 256 KiB prompt after JSON escaping, plus meta.
-        Self { max_body_bytes: 1024 * 1024, body_timeout: Duration::from_secs(30) }
+        Self {
+            max_body_bytes: 1024 * 1024,
+            body_timeout: Duration::from_secs(30),
+            keep_alive: std::time::Duration::from_secs(15),
+        }
     }
 }
 
@@ -120,6 +128,7 @@ pub fn api_routes(state: HttpState, cfg: HttpConfig) -> impl Endpoint<Output = R
         .with(EarlyAuth)
         .catch_all_error(rejection::render)
         .data(state)
+        .data(cfg)
         // A bug must still answer in the error shape, not drop the connection.
         .with(CatchPanic::new().with_handler(|_| Problem::internal("a handler panicked")))
         .with(AllowHeader(Arc::new(allow)))

@@ -1,18 +1,24 @@
 //! The `/sessions` operations: parse, call one use case, render.
 
 use super::answer::Answer;
-use super::api_error::{ApiError, CreateSessionErrors, ListErrors, SessionErrors, TurnErrors, TurnListErrors};
+use super::api_error::{
+    ApiError, CreateSessionErrors, ListErrors, PermissionErrors, SessionErrors, StreamErrors, TurnErrors,
+    TurnListErrors,
+};
 use super::auth::BearerAuth;
 use super::body::JsonBody;
 use super::completion::to_completion;
+use super::error::Problem;
 use super::schemas::{
-    CreateSessionBody, PageLimit, SessionClosed, SessionCreated, SessionEventList, SessionList, SessionView,
-    StatusFilterParam, TurnList, TurnRequestBody, TurnResult,
+    CreateSessionBody, PageLimit, PermissionAnswerBody, PermissionAnswered, SessionClosed, SessionCreated,
+    SessionEventList, SessionList, SessionView, StatusFilterParam, TurnCancelled, TurnList, TurnRequestBody,
 };
-use super::{ApiTags, HttpState};
+use super::streaming::{self, Delivery, FeedAnswer, TurnAnswer};
+use super::{ApiTags, HttpConfig, HttpState};
 use clawdforge_domain::sessions::{ListRequest, TurnsRequest};
 use poem::web::Data;
-use poem_openapi::param::{Path, Query};
+use poem::Request;
+use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::OpenApi;
 
 /// The multi-turn session surface.
@@ -40,18 +46,101 @@ impl SessionsApi {
     /// Run a turn
     ///
     /// Sends one message to the session's agent and answers with the whole
-    /// turn. Turns on one session run one at a time, in arrival order.
+    /// turn. Turns on one session run one at a time, in arrival order. With
+    /// `Accept: text/event-stream` the turn is streamed as it runs; with
+    /// `wait: false` it is answered 202 once admitted. A client that leaves
+    /// does not stop the turn.
     #[oai(path = "/sessions/:session_id/turn", method = "post", operation_id = "runTurn")]
     async fn turn(
         &self,
         auth: BearerAuth,
         state: Data<&HttpState>,
+        cfg: Data<&HttpConfig>,
+        req: &Request,
         session_id: Path<String>,
         body: JsonBody<TurnRequestBody>,
-    ) -> Result<Answer<TurnResult>, ApiError<TurnErrors>> {
-        let (sessions, app, id, req) = (state.sessions.clone(), auth.0, session_id.0.clone(), body.0.into());
-        let turn = to_completion(async move { sessions.turn(&app, &id, req).await }).await?;
-        Ok(Answer(TurnResult::new(session_id.0, turn)))
+    ) -> Result<TurnAnswer, ApiError<TurnErrors>> {
+        let wants_stream = req
+            .headers()
+            .get_all(poem::http::header::ACCEPT)
+            .iter()
+            .any(|v| v.to_str().is_ok_and(|v| v.contains("text/event-stream")));
+        let delivery = match (body.0.wait, wants_stream) {
+            (Some(false), _) => Delivery::NoWait,
+            (_, true) => Delivery::Stream,
+            _ => Delivery::Json,
+        };
+        let (sessions, app, id, turn) = (state.sessions.clone(), auth.0, session_id.0, body.0.into());
+        Ok(streaming::turn(sessions, app, id, turn, delivery, cfg.keep_alive).await?)
+    }
+
+    /// Follow a session
+    ///
+    /// The session's feed as server-sent events: every event after
+    /// `Last-Event-ID` (or `after`; neither: from the start), then live ones,
+    /// until the session closes. Sequence numbers only grow, across restarts,
+    /// so a client that reconnects misses nothing and sees nothing twice.
+    #[oai(path = "/sessions/:session_id/stream", method = "get", operation_id = "streamSession")]
+    async fn stream(
+        &self,
+        auth: BearerAuth,
+        state: Data<&HttpState>,
+        cfg: Data<&HttpConfig>,
+        session_id: Path<String>,
+        /// The `seq` of the last event seen (sent by EventSource on reconnect).
+        #[oai(name = "Last-Event-ID")]
+        last_event_id: Header<Option<String>>,
+        /// Replay after this `seq` (when no `Last-Event-ID` is sent).
+        after: Query<Option<u64>>,
+    ) -> Result<FeedAnswer, ApiError<StreamErrors>> {
+        let after = match last_event_id.0.as_deref().map(str::trim) {
+            Some(v) if !v.is_empty() => v.parse::<u64>().map_err(|_| {
+                Problem::unprocessable(format!("Last-Event-ID must be an event seq (a whole number), not {v:?}"))
+            })?,
+            _ => after.0.unwrap_or(0),
+        };
+        let events = state.sessions.feed(&auth.0, &session_id.0, after).await?;
+        Ok(FeedAnswer(streaming::feed_frames(events, cfg.keep_alive)))
+    }
+
+    /// Cancel the running turn
+    ///
+    /// The running turn stops (ACP `session/cancel`, then a kill) and answers
+    /// its caller as a completed turn with `stop_reason: "cancelled"`.
+    /// `cancelled: false` when nothing was running.
+    #[oai(path = "/sessions/:session_id/cancel", method = "post", operation_id = "cancelTurn")]
+    async fn cancel(
+        &self,
+        auth: BearerAuth,
+        state: Data<&HttpState>,
+        session_id: Path<String>,
+    ) -> Result<Answer<TurnCancelled>, ApiError<SessionErrors>> {
+        let (sessions, app, id) = (state.sessions.clone(), auth.0, session_id.0.clone());
+        let cancelled = to_completion(async move { sessions.cancel(&app, &id).await }).await?;
+        Ok(Answer(TurnCancelled { ok: true, session_id: session_id.0, cancelled }))
+    }
+
+    /// Answer a permission request
+    ///
+    /// The client's decision on the agent's pending request
+    /// (`permission_mode = "ask"`): 404 when it is unknown or already
+    /// decided, 422 when the option is not one it offered.
+    #[oai(path = "/sessions/:session_id/permissions/:request_id", method = "post", operation_id = "answerPermission")]
+    async fn answer_permission(
+        &self,
+        auth: BearerAuth,
+        state: Data<&HttpState>,
+        session_id: Path<String>,
+        request_id: Path<String>,
+        body: JsonBody<PermissionAnswerBody>,
+    ) -> Result<Answer<PermissionAnswered>, ApiError<PermissionErrors>> {
+        state.sessions.answer_permission(&auth.0, &session_id.0, &request_id.0, &body.0.option_id).await?;
+        Ok(Answer(PermissionAnswered {
+            ok: true,
+            session_id: session_id.0,
+            request_id: request_id.0,
+            option_id: body.0.option_id,
+        }))
     }
 
     /// Get a session
@@ -63,7 +152,7 @@ impl SessionsApi {
         session_id: Path<String>,
     ) -> Result<Answer<SessionView>, ApiError<SessionErrors>> {
         let session = state.sessions.get(&auth.0, &session_id.0).await?;
-        Ok(Answer(SessionView::from(&session)))
+        Ok(Answer(SessionView::from(&session).with_live(&state.sessions.live(&session.id))))
     }
 
     /// List sessions
@@ -88,7 +177,11 @@ impl SessionsApi {
             cursor: cursor.0,
         };
         let page = state.sessions.list(&auth.0, req).await?;
-        Ok(Answer(SessionList::from(&page)))
+        let mut list = SessionList::from(&page);
+        for (view, session) in list.sessions.iter_mut().zip(&page.sessions) {
+            *view = view.clone().with_live(&state.sessions.live(&session.id));
+        }
+        Ok(Answer(list))
     }
 
     /// Close a session

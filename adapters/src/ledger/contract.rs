@@ -4,8 +4,8 @@
 //! single macro call.
 
 use clawdforge_domain::model::{
-    Admission, AgentName, AppName, AppRecord, AuditEvent, AuditKind, Caps, CloseReason, ListCursor, ListQuery, Meta,
-    RunRecord, Session, SessionId, SessionState, StatusFilter, Timestamp, TokenHash, Turn,
+    Admission, AgentName, AppName, AppRecord, AuditEvent, AuditKind, Caps, CloseReason, FeedEvent, FeedKind,
+    ListCursor, ListQuery, Meta, RunRecord, Session, SessionId, SessionState, StatusFilter, Timestamp, TokenHash, Turn,
 };
 use clawdforge_domain::ports::Ledger;
 use clawdforge_domain::LedgerError;
@@ -54,6 +54,11 @@ macro_rules! ledger_contract_tests {
             idle_sessions_exclude_closed_sessions,
             purging_deletes_only_sessions_closed_before_the_cutoff_with_their_turns_and_events,
             runs_are_recorded,
+            feed_events_come_back_after_a_seq_in_order_with_their_data_intact,
+            a_taken_feed_seq_is_a_conflict_and_writes_nothing,
+            the_last_feed_seq_is_zero_until_events_are_appended,
+            feed_events_for_an_unknown_session_are_refused,
+            purging_a_session_deletes_its_feed,
         ]);
     };
     (@expand $module:ident, $factory:expr, [$($test:ident),* $(,)?]) => {
@@ -538,4 +543,61 @@ pub(crate) async fn runs_are_recorded(l: L) {
     assert_eq!(l.record_run(&ok).await, Ok(()));
     assert_eq!(l.record_run(&failed).await, Ok(()));
     assert_eq!(l.record_run(&ok).await, Ok(()), "runs have no unique key");
+}
+
+fn feed_event(seq: u64, kind: FeedKind) -> FeedEvent {
+    FeedEvent {
+        seq,
+        kind,
+        turn_index: (kind != FeedKind::Closed).then_some(1),
+        at: ms(2_000 + seq as i64),
+        data: json!({"seq": seq, "text": "héllo", "nested": [1, 2.5, null, {"a": true}]}),
+    }
+}
+
+pub(crate) async fn feed_events_come_back_after_a_seq_in_order_with_their_data_intact(l: L) {
+    create(&l, &session(1, "a", 1_000)).await;
+    create(&l, &session(2, "a", 1_000)).await;
+    let first = [feed_event(1, FeedKind::TurnStarted), feed_event(2, FeedKind::Update)];
+    l.append_feed(&sid(1), &first).await.expect("append");
+    let second = [feed_event(3, FeedKind::Update), feed_event(4, FeedKind::Turn), feed_event(5, FeedKind::Closed)];
+    l.append_feed(&sid(1), &second).await.expect("append");
+    l.append_feed(&sid(2), &[feed_event(1, FeedKind::Update)]).await.expect("another session's feed");
+    let all = l.feed_after(&sid(1), 0, 100).await.expect("read");
+    let want: Vec<FeedEvent> = first.iter().chain(second.iter()).cloned().collect();
+    assert_eq!(all, want);
+    let after = l.feed_after(&sid(1), 2, 2).await.expect("read");
+    assert_eq!(after.iter().map(|e| e.seq).collect::<Vec<_>>(), [3, 4]);
+    assert!(l.feed_after(&sid(1), 5, 100).await.expect("read").is_empty());
+}
+
+pub(crate) async fn a_taken_feed_seq_is_a_conflict_and_writes_nothing(l: L) {
+    create(&l, &session(1, "a", 1_000)).await;
+    l.append_feed(&sid(1), &[feed_event(1, FeedKind::Update)]).await.expect("append");
+    let again = l.append_feed(&sid(1), &[feed_event(2, FeedKind::Update), feed_event(1, FeedKind::Update)]).await;
+    assert!(matches!(again, Err(LedgerError::Conflict(_))), "{again:?}");
+    assert_eq!(l.feed_after(&sid(1), 0, 100).await.expect("read").len(), 1);
+    assert_eq!(l.last_feed_seq(&sid(1)).await.expect("last"), 1);
+}
+
+pub(crate) async fn the_last_feed_seq_is_zero_until_events_are_appended(l: L) {
+    create(&l, &session(1, "a", 1_000)).await;
+    assert_eq!(l.last_feed_seq(&sid(1)).await.expect("last"), 0);
+    assert_eq!(l.last_feed_seq(&sid(9)).await.expect("unknown session"), 0);
+    l.append_feed(&sid(1), &[feed_event(1, FeedKind::Update), feed_event(2, FeedKind::Update)]).await.expect("append");
+    assert_eq!(l.last_feed_seq(&sid(1)).await.expect("last"), 2);
+}
+
+pub(crate) async fn feed_events_for_an_unknown_session_are_refused(l: L) {
+    assert!(l.append_feed(&sid(9), &[feed_event(1, FeedKind::Update)]).await.is_err());
+    assert!(l.feed_after(&sid(9), 0, 10).await.expect("read").is_empty());
+}
+
+pub(crate) async fn purging_a_session_deletes_its_feed(l: L) {
+    create(&l, &session(1, "a", 1_000)).await;
+    l.append_feed(&sid(1), &[feed_event(1, FeedKind::Update)]).await.expect("append");
+    assert!(close(&l, 1, 5_000).await);
+    assert_eq!(l.purge_closed(ms(6_000)).await.expect("purge").len(), 1);
+    assert!(l.feed_after(&sid(1), 0, 10).await.expect("read").is_empty());
+    assert_eq!(l.last_feed_seq(&sid(1)).await.expect("last"), 0);
 }

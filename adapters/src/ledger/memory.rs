@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use clawdforge_domain::model::{
-    Admission, AppName, AppRecord, AuditEvent, Caps, CloseReason, ListQuery, RunRecord, Session, SessionId,
+    Admission, AppName, AppRecord, AuditEvent, Caps, CloseReason, FeedEvent, ListQuery, RunRecord, Session, SessionId,
     SessionState, Timestamp, TokenHash, Turn,
 };
 use clawdforge_domain::ports::Ledger;
@@ -25,6 +25,7 @@ struct State {
     open_by_app: HashMap<AppName, u64>,
     turns: HashMap<SessionId, BTreeMap<u32, Turn>>,
     events: HashMap<SessionId, Vec<AuditEvent>>,
+    feed: HashMap<SessionId, BTreeMap<u64, FeedEvent>>,
     runs: Vec<RunRecord>,
 }
 
@@ -224,6 +225,7 @@ impl Ledger for MemoryLedger {
             let Some(session) = s.sessions.remove(id) else { continue };
             s.turns.remove(id);
             s.events.remove(id);
+            s.feed.remove(id);
             if let Some(keys) = s.by_app.get_mut(&session.app) {
                 keys.remove(&(session.created_at, id.clone()));
             }
@@ -235,5 +237,29 @@ impl Ledger for MemoryLedger {
     async fn record_run(&self, run: &RunRecord) -> Result<(), LedgerError> {
         self.lock()?.runs.push(run.clone());
         Ok(())
+    }
+
+    async fn append_feed(&self, id: &SessionId, events: &[FeedEvent]) -> Result<(), LedgerError> {
+        let mut s = self.lock()?;
+        if !s.sessions.contains_key(id) {
+            return Err(no_session(id));
+        }
+        let feed = s.feed.entry(id.clone()).or_default();
+        let mut seqs = BTreeSet::new();
+        if let Some(e) = events.iter().find(|e| feed.contains_key(&e.seq) || !seqs.insert(e.seq)) {
+            return Err(LedgerError::Conflict(format!("feed event {} of session {id} exists", e.seq)));
+        }
+        feed.extend(events.iter().map(|e| (e.seq, e.clone())));
+        Ok(())
+    }
+
+    async fn feed_after(&self, id: &SessionId, after: u64, limit: u32) -> Result<Vec<FeedEvent>, LedgerError> {
+        let s = self.lock()?;
+        let Some(feed) = s.feed.get(id) else { return Ok(Vec::new()) };
+        Ok(feed.range(after.saturating_add(1)..).take(limit as usize).map(|(_, e)| e.clone()).collect())
+    }
+
+    async fn last_feed_seq(&self, id: &SessionId) -> Result<u64, LedgerError> {
+        Ok(self.lock()?.feed.get(id).and_then(|f| f.keys().next_back().copied()).unwrap_or(0))
     }
 }

@@ -74,6 +74,7 @@ impl Harness {
             permissions,
             // Queue owners of a failed test must not linger for acpx's default 300 s.
             queue_ttl_secs: Some(30),
+            cancel_grace: std::time::Duration::from_secs(5),
         };
         Self { dir, runtime: AcpxRuntime::new(config) }
     }

@@ -4,6 +4,7 @@ mod control_plane;
 mod memory;
 mod one_shot;
 mod runtimes;
+mod streaming;
 mod turns;
 
 use crate::stats::{ms, Summary};
@@ -29,6 +30,9 @@ pub async fn all(quick: bool, only: Option<&str>, ledgers: Ledgers) -> Result<()
     }
     if on("runtimes") {
         runtimes::run(quick).await?;
+    }
+    if on("streaming") {
+        streaming::run(quick).await?;
     }
     if on("one-shot") {
         one_shot::run(quick).await?;

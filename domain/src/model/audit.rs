@@ -18,6 +18,8 @@ pub enum AuditKind {
     AgentRestarted,
     /// The agent was refused a file outside the session's roots.
     AccessRefused,
+    /// A permission request of the agent was decided (by the client, a timeout or a cancel).
+    Permission,
 }
 
 impl AuditKind {
@@ -31,6 +33,7 @@ impl AuditKind {
             AuditKind::SweepClose => "sweep_close",
             AuditKind::AgentRestarted => "agent_restarted",
             AuditKind::AccessRefused => "access_refused",
+            AuditKind::Permission => "permission",
         }
     }
 
@@ -44,6 +47,7 @@ impl AuditKind {
             Self::SweepClose,
             Self::AgentRestarted,
             Self::AccessRefused,
+            Self::Permission,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -75,6 +79,7 @@ mod tests {
             AuditKind::SweepClose,
             AuditKind::AgentRestarted,
             AuditKind::AccessRefused,
+            AuditKind::Permission,
         ] {
             assert_eq!(AuditKind::parse(k.as_str()), Some(k));
         }

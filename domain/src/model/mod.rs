@@ -2,6 +2,7 @@
 
 mod app;
 mod audit;
+mod feed;
 mod ids;
 mod listing;
 mod meta;
@@ -13,6 +14,7 @@ mod turn;
 
 pub use app::{ApiToken, AppRecord, TokenHash};
 pub use audit::{AuditEvent, AuditKind};
+pub use feed::{FeedEvent, FeedKind, LiveState, PendingPermission};
 pub use ids::{AgentName, AppName, InvalidName, SessionId};
 pub use listing::{ListCursor, ListQuery, SessionPage, StatusFilter};
 pub use meta::{InvalidMeta, Meta};

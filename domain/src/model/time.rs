@@ -31,6 +31,11 @@ impl Timestamp {
         Self(self.0.saturating_sub(duration_millis(d)))
     }
 
+    /// This time moved forward by `d` (saturating).
+    pub fn plus(self, d: Duration) -> Self {
+        Self(self.0.saturating_add(duration_millis(d)))
+    }
+
     /// Milliseconds from `earlier` to `self`, never negative.
     pub fn millis_since(self, earlier: Timestamp) -> u64 {
         u64::try_from(self.0.saturating_sub(earlier.0)).unwrap_or(0)

@@ -38,8 +38,16 @@ fn sessions_with(ledger: Arc<dyn Ledger>, runtime: Arc<dyn AgentRuntime>, policy
 
 fn ledger_holding(session: Session) -> MockLedger {
     let mut ledger = MockLedger::new();
+    feed_ok(&mut ledger);
     ledger.expect_session().returning(move |id| Ok((id == &session.id).then(|| session.clone())));
     ledger
+}
+
+/// The feed's rows are written and read back as a real ledger would (none stored).
+fn feed_ok(ledger: &mut MockLedger) {
+    ledger.expect_last_feed_seq().returning(|_| Ok(0));
+    ledger.expect_append_feed().returning(|_, _| Ok(()));
+    ledger.expect_feed_after().returning(|_, _, _| Ok(Vec::new()));
 }
 
 fn turn_request(prompt: &str) -> TurnRequest {
@@ -60,6 +68,7 @@ fn echo_output(text: &str) -> TurnOutput {
 #[tokio::test]
 async fn create_admits_the_session_with_a_create_event_and_opens_its_agent() {
     let mut ledger = MockLedger::new();
+    feed_ok(&mut ledger);
     ledger
         .expect_create_session()
         .withf(|s, caps, ev| {
@@ -104,6 +113,7 @@ async fn meta_that_is_not_an_object_or_too_large_is_invalid() {
 #[tokio::test]
 async fn a_create_beyond_the_global_cap_is_pool_full_with_a_retry_hint() {
     let mut ledger = MockLedger::new();
+    feed_ok(&mut ledger);
     ledger.expect_create_session().returning(|_, _, _| Ok(Admission::PoolFull));
     let err = sessions(ledger, MockAgentRuntime::new())
         .create(&app("a"), NewSession { agent: "echo".into(), meta: None })
@@ -115,6 +125,7 @@ async fn a_create_beyond_the_global_cap_is_pool_full_with_a_retry_hint() {
 #[tokio::test]
 async fn a_create_beyond_the_app_cap_is_app_quota_reached() {
     let mut ledger = MockLedger::new();
+    feed_ok(&mut ledger);
     ledger.expect_create_session().returning(|_, _, _| Ok(Admission::AppQuotaReached));
     let err = sessions(ledger, MockAgentRuntime::new())
         .create(&app("a"), NewSession { agent: "echo".into(), meta: None })
@@ -126,6 +137,7 @@ async fn a_create_beyond_the_app_cap_is_app_quota_reached() {
 #[tokio::test]
 async fn an_agent_that_fails_to_start_gives_back_its_slot_and_reports_agent_failed() {
     let mut ledger = MockLedger::new();
+    feed_ok(&mut ledger);
     ledger.expect_create_session().returning(|_, _, _| Ok(Admission::Admitted));
     ledger
         .expect_close_session()
@@ -148,6 +160,7 @@ async fn sixty_four_concurrent_creates_against_a_cap_of_ten_admit_exactly_ten() 
     // A ledger double that really serializes: check and insert under one lock.
     let rows: Arc<Mutex<Vec<Session>>> = Arc::default();
     let mut ledger = MockLedger::new();
+    feed_ok(&mut ledger);
     let store = rows.clone();
     ledger.expect_create_session().returning(move |s, caps, _| {
         let mut rows = store.lock().expect("lock");
@@ -209,6 +222,7 @@ async fn closing_twice_is_a_no_op_that_says_so() {
     let mut session = open_session(1, "a", NOW);
     let store = Arc::new(Mutex::new(session.clone()));
     let mut ledger = MockLedger::new();
+    feed_ok(&mut ledger);
     let read = store.clone();
     ledger.expect_session().returning(move |_| Ok(Some(read.lock().expect("lock").clone())));
     let write = store.clone();
@@ -404,6 +418,7 @@ impl AgentRuntime for SlowRuntime {
 fn counting_ledger(session: Session) -> MockLedger {
     let store = Arc::new(Mutex::new(session));
     let mut ledger = MockLedger::new();
+    feed_ok(&mut ledger);
     let read = store.clone();
     ledger.expect_session().returning(move |_| Ok(Some(read.lock().expect("lock").clone())));
     ledger.expect_record_turn().returning(move |_, turn, _| {
@@ -458,6 +473,7 @@ async fn a_session_closed_while_a_turn_waited_is_gone_when_its_turn_comes() {
     let runtime = Arc::new(SlowRuntime { turn_time: Duration::from_millis(100), ..SlowRuntime::default() });
     let store = Arc::new(Mutex::new(open_session(1, "a", NOW)));
     let mut ledger = MockLedger::new();
+    feed_ok(&mut ledger);
     let read = store.clone();
     ledger.expect_session().returning(move |_| Ok(Some(read.lock().expect("lock").clone())));
     let write = store.clone();
@@ -485,6 +501,7 @@ async fn a_session_closed_while_a_turn_waited_is_gone_when_its_turn_comes() {
 #[tokio::test]
 async fn a_listing_asks_one_row_more_and_hands_out_a_cursor_when_more_follow() {
     let mut ledger = MockLedger::new();
+    feed_ok(&mut ledger);
     ledger
         .expect_list_sessions()
         .withf(|a, q| a == &app("a") && q.limit == 3 && q.status == StatusFilter::Open && q.cursor.is_none())
@@ -500,6 +517,7 @@ async fn a_listing_asks_one_row_more_and_hands_out_a_cursor_when_more_follow() {
 #[tokio::test]
 async fn the_last_page_has_no_cursor() {
     let mut ledger = MockLedger::new();
+    feed_ok(&mut ledger);
     ledger.expect_list_sessions().returning(|_, _| Ok(vec![open_session(1, "a", NOW)]));
     let page = sessions(ledger, MockAgentRuntime::new()).list(&app("a"), ListRequest::default()).await.expect("page");
     assert_eq!((page.sessions.len(), page.next_cursor), (1, None));
@@ -528,6 +546,7 @@ async fn the_sweeper_closes_idle_sessions_with_reason_ttl_and_closes_their_agent
     let mut fresh_by_turn = open_session(2, "a", NOW - 600);
     fresh_by_turn.last_turn_at = Some(Timestamp::from_secs(NOW - 10));
     let mut ledger = MockLedger::new();
+    feed_ok(&mut ledger);
     ledger
         .expect_idle_sessions()
         .withf(|before| *before == Timestamp::from_secs(NOW - 60))
@@ -552,6 +571,7 @@ async fn the_sweeper_closes_idle_sessions_with_reason_ttl_and_closes_their_agent
 #[tokio::test]
 async fn a_session_closed_by_someone_else_during_the_sweep_is_not_counted() {
     let mut ledger = MockLedger::new();
+    feed_ok(&mut ledger);
     ledger.expect_idle_sessions().returning(|_| Ok(vec![open_session(1, "a", NOW - 1000)]));
     ledger.expect_close_session().returning(|_, _, _, _| Ok(false));
     ledger.expect_purge_closed().returning(|_| Ok(vec![]));

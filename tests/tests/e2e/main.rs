@@ -15,4 +15,5 @@ mod raw;
 mod schemathesis;
 mod sdk;
 mod sessions;
+mod streaming;
 mod support;

@@ -23,9 +23,12 @@ fn a_bad_config_value_stops_the_start_with_one_sentence_naming_the_key() {
 
 #[test]
 fn an_unknown_key_or_bad_value_in_the_file_is_refused() {
-    for (extra, key) in
-        [("max_live_sesions = 3", "max_live_sesions"), ("permission_mode = \"yolo\"", "permission_mode")]
-    {
+    for (extra, key) in [
+        ("max_live_sesions = 3", "max_live_sesions"),
+        ("permission_mode = \"yolo\"", "permission_mode"),
+        // acpx answers permissions itself: asking the client needs the acp runtime.
+        ("permission_mode = \"ask\"", "permission_mode"),
+    ] {
         let instance = Instance::new(extra);
         let out = instance.cli(&["serve"]);
         assert_eq!(out.status.code(), Some(2), "{extra}");

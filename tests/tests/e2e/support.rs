@@ -297,3 +297,110 @@ where
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// One server-sent event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SseEvent {
+    pub id: Option<u64>,
+    pub event: String,
+    pub data: Value,
+}
+
+/// A server-sent event stream being read.
+pub struct Sse {
+    resp: reqwest::Response,
+    buf: String,
+    /// How many `: keep-alive` comments came so far.
+    pub keep_alives: usize,
+}
+
+impl Sse {
+    /// The status and content type of the response.
+    pub fn head(&self) -> (u16, String) {
+        let ct = self.resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        (self.resp.status().as_u16(), ct.to_owned())
+    }
+
+    /// The next event; `None` when the stream ends.
+    pub async fn next(&mut self) -> Option<SseEvent> {
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let (mut id, mut event, mut data) = (None, String::new(), String::new());
+                for line in block.lines() {
+                    if line.starts_with(':') {
+                        self.keep_alives += 1;
+                    } else if let Some(v) = line.strip_prefix("id: ") {
+                        id = Some(v.parse().expect("numeric id"));
+                    } else if let Some(v) = line.strip_prefix("event: ") {
+                        event = v.to_owned();
+                    } else if let Some(v) = line.strip_prefix("data: ") {
+                        data.push_str(v);
+                    }
+                }
+                if event.is_empty() {
+                    continue;
+                }
+                let data = serde_json::from_str(&data).expect("JSON data");
+                return Some(SseEvent { id, event, data });
+            }
+            match self.resp.chunk().await {
+                Ok(Some(bytes)) => self.buf.push_str(std::str::from_utf8(&bytes).expect("utf-8")),
+                _ => return None,
+            }
+        }
+    }
+
+    /// Every event until the stream ends.
+    pub async fn rest(&mut self) -> Vec<SseEvent> {
+        let mut all = Vec::new();
+        while let Some(e) = self.next().await {
+            all.push(e);
+        }
+        all
+    }
+}
+
+impl Server {
+    /// `POST /sessions/{id}/turn` asking for a stream; refusals come back as `Err(reply)`.
+    pub async fn stream_turn(&self, token: &str, id: &str, prompt: &str) -> Result<Sse, Reply> {
+        let resp = self
+            .http
+            .post(format!("{}/sessions/{id}/turn", self.base))
+            .bearer_auth(token)
+            .header("Accept", "text/event-stream")
+            .json(&json!({ "prompt": prompt }))
+            .send()
+            .await
+            .expect("request reaches the server");
+        sse_or_reply(resp).await
+    }
+
+    /// `GET /sessions/{id}/stream` after `last_event_id`.
+    pub async fn feed(&self, token: &str, id: &str, last_event_id: Option<u64>) -> Result<Sse, Reply> {
+        let mut req = self.http.get(format!("{}/sessions/{id}/stream", self.base)).bearer_auth(token);
+        if let Some(last) = last_event_id {
+            req = req.header("Last-Event-ID", last.to_string());
+        }
+        sse_or_reply(req.send().await.expect("request reaches the server")).await
+    }
+
+    /// `POST /sessions/{id}/cancel`.
+    pub async fn cancel(&self, token: &str, id: &str) -> Reply {
+        self.call(Method::POST, &format!("/sessions/{id}/cancel"), Some(token), None).await
+    }
+}
+
+async fn sse_or_reply(resp: reqwest::Response) -> Result<Sse, Reply> {
+    let is_sse = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/event-stream"));
+    if resp.status().as_u16() == 200 && is_sse {
+        return Ok(Sse { resp, buf: String::new(), keep_alives: 0 });
+    }
+    let (status, headers) = (resp.status(), resp.headers().clone());
+    let text = resp.text().await.expect("body");
+    Err(Reply { status, body: serde_json::from_str(&text).unwrap_or(Value::String(text)), headers })
+}

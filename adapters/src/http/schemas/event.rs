@@ -21,6 +21,8 @@ pub enum SessionEventKind {
     AgentRestarted,
     /// The agent was refused a file outside the session's roots.
     AccessRefused,
+    /// A permission request of the agent was decided.
+    Permission,
 }
 
 impl From<AuditKind> for SessionEventKind {
@@ -33,6 +35,7 @@ impl From<AuditKind> for SessionEventKind {
             AuditKind::SweepClose => Self::SweepClose,
             AuditKind::AgentRestarted => Self::AgentRestarted,
             AuditKind::AccessRefused => Self::AccessRefused,
+            AuditKind::Permission => Self::Permission,
         }
     }
 }

@@ -8,6 +8,7 @@ mod nullable;
 mod page;
 mod run;
 mod session;
+mod stream;
 mod turn;
 
 pub use error::{ErrorBody, ErrorCode};
@@ -17,4 +18,8 @@ pub use nullable::Nullable;
 pub use page::PageLimit;
 pub use run::{RunFailure, RunRequestBody, RunResult};
 pub use session::{CreateSessionBody, SessionClosed, SessionCreated, SessionList, SessionView, StatusFilterParam};
+pub use stream::{
+    feed_data, FeedStreamEvent, PermissionAnswerBody, PermissionAnswered, PermissionEvent, TurnAccepted, TurnCancelled,
+    TurnStreamEvent,
+};
 pub use turn::{TurnList, TurnRequestBody, TurnResult};

@@ -1,8 +1,9 @@
+use super::PermissionEvent;
 use crate::http::answer::Described;
 use crate::http::body::FromJsonObject;
 use crate::http::fields::Fields;
 use crate::http::schemas::Nullable;
-use clawdforge_domain::model::{CloseOutcome, InvalidMeta, Session, SessionPage, SessionState};
+use clawdforge_domain::model::{CloseOutcome, InvalidMeta, LiveState, Session, SessionPage, SessionState};
 use clawdforge_domain::sessions::NewSession;
 use clawdforge_domain::Error;
 use poem_openapi::types::Example;
@@ -102,6 +103,19 @@ pub struct SessionView {
     pub close_reason: Nullable<String>,
     /// Completed turns.
     pub turn_count: u32,
+    /// Whether a turn is running now.
+    pub running: bool,
+    /// The agent's permission requests waiting for the client (`permission_mode = "ask"`).
+    pub pending_permissions: Vec<PermissionEvent>,
+}
+
+impl SessionView {
+    /// The view with what runs on the session right now.
+    pub fn with_live(mut self, live: &LiveState) -> Self {
+        self.running = live.running;
+        self.pending_permissions = live.pending_permissions.iter().map(PermissionEvent::from).collect();
+        self
+    }
 }
 
 impl From<&Session> for SessionView {
@@ -123,6 +137,8 @@ impl From<&Session> for SessionView {
             closed_at: closed_at.into(),
             close_reason: close_reason.into(),
             turn_count: s.turn_count,
+            running: false,
+            pending_permissions: Vec::new(),
         }
     }
 }

@@ -21,6 +21,9 @@ pub struct TurnRequestBody {
     /// agent before the prompt.
     #[oai(nullable)]
     pub files: Option<Vec<String>>,
+    /// `false`: answer 202 as soon as the turn is admitted, and follow it on
+    /// the session's feed (`GET /sessions/{session_id}/stream`). Default `true`.
+    pub wait: Option<bool>,
 }
 
 impl std::fmt::Debug for TurnRequestBody {
@@ -32,7 +35,7 @@ impl std::fmt::Debug for TurnRequestBody {
 
 impl Example for TurnRequestBody {
     fn example() -> Self {
-        Self { prompt: "Summarise the failing test.".into(), files: None }
+        Self { prompt: "Summarise the failing test.".into(), files: None, wait: None }
     }
 }
 
@@ -40,7 +43,8 @@ impl FromJsonObject for TurnRequestBody {
     fn from_fields(f: &mut Fields) -> Result<Self, Error> {
         let prompt = f.required_string("prompt")?;
         let files = f.optional_strings("files")?;
-        Ok(Self { prompt, files: Some(files) })
+        let wait = f.optional_bool("wait")?;
+        Ok(Self { prompt, files: Some(files), wait })
     }
 }
 

@@ -46,7 +46,7 @@ async fn a_new_session_shows_as_open_with_null_times_until_they_happen() {
         json!({
             "ok": true, "session_id": sid, "agent": "claude", "meta": {}, "status": "open",
             "created_at": view["created_at"], "last_turn_at": null, "closed_at": null,
-            "close_reason": null, "turn_count": 0
+            "close_reason": null, "turn_count": 0, "running": false, "pending_permissions": []
         })
     );
 }

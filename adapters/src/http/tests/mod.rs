@@ -12,6 +12,7 @@ mod logging;
 mod openapi;
 mod parsing;
 mod run;
+mod streaming;
 mod support;
 mod sweeping;
 mod turns;

@@ -134,6 +134,7 @@ pub struct ApiBuilder {
     open_error: Option<RuntimeError>,
     run_outcome: RunOutcome,
     hold: Option<TurnHold>,
+    runtime: Option<Arc<dyn AgentRuntime>>,
 }
 
 impl Default for ApiBuilder {
@@ -156,6 +157,7 @@ impl Default for ApiBuilder {
                 cost_usd: None,
             },
             hold: None,
+            runtime: None,
         }
     }
 }
@@ -203,6 +205,12 @@ impl ApiBuilder {
         self
     }
 
+    /// Runs turns on this runtime instead of the scripted mock.
+    pub fn runtime(mut self, runtime: Arc<dyn AgentRuntime>) -> Self {
+        self.runtime = Some(runtime);
+        self
+    }
+
     /// Starts the API with apps `alpha` and `beta`.
     pub async fn build(self) -> TestApi {
         let ledger = Arc::new(MemoryLedger::new());
@@ -221,7 +229,11 @@ impl ApiBuilder {
         });
         mock.expect_close().returning(|_| Ok(()));
         mock.expect_discard().returning(|_| Ok(()));
-        let runtime = Arc::new(HeldRuntime { mock, hold: self.hold });
+        mock.expect_cancel().returning(|_| Ok(false));
+        let runtime: Arc<dyn AgentRuntime> = match self.runtime {
+            Some(r) => r,
+            None => Arc::new(HeldRuntime { mock, hold: self.hold }),
+        };
 
         let mut runner = MockOneShotRunner::new();
         let outcome = self.run_outcome;

@@ -2,6 +2,7 @@
 
 mod activity;
 mod apps;
+pub(super) mod feed;
 mod open;
 pub(super) mod rows;
 pub(super) mod schema;
@@ -13,8 +14,8 @@ pub use open::LedgerOpenError;
 
 use async_trait::async_trait;
 use clawdforge_domain::model::{
-    Admission, AppName, AppRecord, AuditEvent, Caps, CloseReason, ListQuery, RunRecord, Session, SessionId, Timestamp,
-    TokenHash, Turn,
+    Admission, AppName, AppRecord, AuditEvent, Caps, CloseReason, FeedEvent, ListQuery, RunRecord, Session, SessionId,
+    Timestamp, TokenHash, Turn,
 };
 use clawdforge_domain::ports::Ledger;
 use clawdforge_domain::LedgerError;
@@ -179,5 +180,20 @@ impl Ledger for SqliteLedger {
     async fn record_run(&self, run: &RunRecord) -> Result<(), LedgerError> {
         let run = run.clone();
         self.run(move |c| activity::record_run(c, &run)).await
+    }
+
+    async fn append_feed(&self, id: &SessionId, events: &[FeedEvent]) -> Result<(), LedgerError> {
+        let (id, events) = (id.clone(), events.to_vec());
+        self.run(move |c| feed::append(c, &id, &events)).await
+    }
+
+    async fn feed_after(&self, id: &SessionId, after: u64, limit: u32) -> Result<Vec<FeedEvent>, LedgerError> {
+        let id = id.clone();
+        self.run(move |c| feed::after(c, &id, after, limit)).await
+    }
+
+    async fn last_feed_seq(&self, id: &SessionId) -> Result<u64, LedgerError> {
+        let id = id.clone();
+        self.run(move |c| feed::last_seq(c, &id)).await
     }
 }

@@ -78,3 +78,14 @@ diesel::table! {
         n -> BigInt,
     }
 }
+
+diesel::table! {
+    session_feed (session_id, seq) {
+        session_id -> Text,
+        seq -> BigInt,
+        kind -> Text,
+        turn_index -> Nullable<BigInt>,
+        at -> BigInt,
+        data -> Text,
+    }
+}

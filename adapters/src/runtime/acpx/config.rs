@@ -19,6 +19,8 @@ pub struct AcpxConfig {
     pub permissions: PermissionMode,
     /// acpx's queue-owner idle TTL (`--ttl`); `None` keeps acpx's default (300 s).
     pub queue_ttl_secs: Option<u64>,
+    /// How long a cancelled prompt may take to stop before its acpx client is killed.
+    pub cancel_grace: std::time::Duration,
 }
 
 /// How acpx starts an agent.

@@ -12,10 +12,11 @@ mod config;
 mod exit;
 mod lines;
 mod records;
+mod running;
 mod stream;
 mod turn;
-
 pub use builtin::{builtin_is_installed, installed_executable};
+
 pub use config::{AcpxConfig, AgentCommand, PermissionMode, UnknownPermissionMode};
 
 use crate::process::{collect, group_command, kill_group, REAP_LIMIT};
@@ -24,6 +25,7 @@ use clawdforge_domain::error::RuntimeError;
 use clawdforge_domain::model::TurnOutput;
 use clawdforge_domain::ports::{AgentRuntime, AgentSession, TurnSink};
 use command::{PromptOptions, Target};
+use running::{Prompts, Registered};
 use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 use std::process::Stdio;
@@ -31,14 +33,17 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::task::TaskTracker;
 
-/// How long after the turn timeout acpx may take to cancel and exit 3 (it
-/// drains late updates for up to a few seconds) before the fallback runs.
-const FALLBACK_GRACE: Duration = Duration::from_secs(3);
+/// How long after the turn timeout acpx may take to cancel and exit 3 before
+/// the turn is answered as timed out anyway (its cleanup then runs in the
+/// background), so that a timeout answers within the turn timeout + 2 s.
+const FALLBACK_GRACE: Duration = Duration::from_secs(1);
 /// How long `sessions new`, `sessions close` or `cancel` may take (a cold
 /// agent start can be slow).
 const SHORT_COMMAND_LIMIT: Duration = Duration::from_secs(120);
 /// How long `cancel` may take in the timeout fallback.
 const CANCEL_LIMIT: Duration = Duration::from_secs(10);
+/// How long a cancel waits for the prompt to end before it sends another.
+const CANCEL_RETRY: Duration = Duration::from_millis(500);
 
 /// Runs agent sessions through acpx.
 #[derive(Debug, Clone)]
@@ -46,6 +51,8 @@ pub struct AcpxRuntime {
     config: Arc<AcpxConfig>,
     /// Closes still running in the background, so an exiting process can let them finish.
     background: TaskTracker,
+    /// The prompts running now, by session, so that `cancel` can stop them.
+    prompts: Prompts,
     /// The most event bytes a turn may produce; past it the agent is stopped and the turn fails.
     max_turn_output: usize,
 }
@@ -64,7 +71,12 @@ fn failed(message: impl Into<String>) -> RuntimeError {
 impl AcpxRuntime {
     /// A runtime with this configuration (nothing is spawned yet).
     pub fn new(config: AcpxConfig) -> Self {
-        Self { config: Arc::new(config), background: TaskTracker::new(), max_turn_output: stream::MAX_TURN_BYTES }
+        Self {
+            config: Arc::new(config),
+            background: TaskTracker::new(),
+            prompts: Prompts::default(),
+            max_turn_output: stream::MAX_TURN_BYTES,
+        }
     }
 
     /// Caps a turn's output (`max_turn_output_bytes`): past `bytes` of the agent's
@@ -159,20 +171,26 @@ impl AcpxRuntime {
         }
     }
 
-    /// The timeout fallback: acpx did not exit after its own `--timeout`.
-    async fn fallback(&self, target: Target<'_>, pid: Option<u32>) {
-        tracing::warn!(session = target.name, "acpx outlived its timeout; cancelling the turn and killing the client");
-        self.stop_turn(target, pid).await;
+    /// Stops a prompt nobody waits for any more (timed out, or abandoned by
+    /// its caller) in the background: `acpx cancel`, so that nothing queues
+    /// behind it in acpx, then a kill of what is left of its client.
+    fn stop_in_background(&self, session: &AgentSession, pid: Option<u32>, why: &'static str) {
+        let this = self.clone();
+        let session = session.clone();
+        self.background.spawn(async move {
+            tracing::warn!(session = %session.id, why, "cancelling the acpx prompt and killing its client");
+            this.cancel_in_acpx(&session).await;
+            if let Some(pid) = pid {
+                kill_group(pid);
+            }
+        });
     }
 
-    /// Cancels the running turn inside acpx (its queue owner keeps the agent)
-    /// and kills what is left of the client's process group.
-    async fn stop_turn(&self, target: Target<'_>, pid: Option<u32>) {
+    async fn cancel_in_acpx(&self, session: &AgentSession) {
+        let (Ok(dir), Ok(agent)) = (self.session_dir(session), self.agent(session)) else { return };
+        let target = Target { cwd: &dir, agent, name: session.id.as_str() };
         if let Err(e) = self.short_command(&command::cancel(target), CANCEL_LIMIT).await {
-            tracing::warn!(session = target.name, error = %e, "acpx cancel failed");
-        }
-        if let Some(pid) = pid {
-            kill_group(pid);
+            tracing::warn!(session = %session.id, error = %e, "acpx cancel failed");
         }
     }
 }
@@ -191,16 +209,22 @@ impl AgentRuntime for AcpxRuntime {
         session: &AgentSession,
         message: &str,
         timeout: Duration,
-        _sink: Arc<dyn TurnSink>,
+        sink: Arc<dyn TurnSink>,
     ) -> Result<TurnOutput, RuntimeError> {
         let agent = self.agent(session)?;
         let dir = self.prepare(session).await?;
         let target = Target { cwd: &dir, agent, name: session.id.as_str() };
+        // Waits while the cleanup of this session's timed-out prompt still runs.
+        let lane = self.prompts.lane(session.id.as_str()).await;
         let opts =
             PromptOptions { permissions: self.config.permissions, timeout, queue_ttl_secs: self.config.queue_ttl_secs };
         let child = self.command(&command::prompt(target, opts)).spawn().map_err(|e| self.spawn_error(e))?;
         let turn::RunningTurn { pid, early, mut ended, overflow } =
-            turn::start(child, message, session.id.as_str(), self.max_turn_output);
+            turn::start(child, message, session.id.as_str(), self.max_turn_output, sink);
+        // Dropped before it is disarmed (the caller gave up), the prompt is stopped in the background.
+        let (this, abandoned) = (self.clone(), session.clone());
+        let on_abandon = Box::new(move || this.stop_in_background(&abandoned, pid, "abandoned by its caller"));
+        let mut registered = Registered::new(self.prompts.clone(), session.id.as_str(), pid, on_abandon);
         let fallback_at = tokio::time::sleep(timeout.saturating_add(FALLBACK_GRACE));
         tokio::pin!(fallback_at, early, overflow);
         let (mut early_open, mut overflow_open) = (true, true);
@@ -208,7 +232,10 @@ impl AgentRuntime for AcpxRuntime {
             tokio::select! {
                 biased;
                 out = &mut early, if early_open => match out {
-                    Ok(out) => return Ok(out),
+                    Ok(out) => {
+                        registered.finish();
+                        return Ok(out);
+                    }
                     // No early answer (a failure or a cancelled turn): the exit decides.
                     Err(_) => early_open = false,
                 },
@@ -216,12 +243,19 @@ impl AgentRuntime for AcpxRuntime {
                     overflow_open = false;
                     if over.is_ok() {
                         // Too much output: stop the agent's work now; the exit then reports the overflow.
-                        tracing::warn!(session = target.name, limit = self.max_turn_output, "turn output over its limit; stopping the agent");
-                        self.stop_turn(target, pid).await;
+                        tracing::warn!(session = %session.id, limit = self.max_turn_output, "turn output over its limit; stopping the agent");
+                        self.cancel_in_acpx(session).await;
+                        if let Some(pid) = pid {
+                            kill_group(pid);
+                        }
                     }
                 },
                 done = &mut ended => {
+                    let cancelled = registered.cancelled();
+                    registered.finish();
                     return match done {
+                        // A turn stopped by `cancel` is a turn, whatever acpx's exit says.
+                        Ok(exit::Ended { output: Some(out), exceeded: None, .. }) if cancelled => Ok(out),
                         Ok(ended) => exit::turn_result(ended),
                         Err(e) => Err(failed(format!("the acpx driver task failed: {e}"))),
                     };
@@ -229,20 +263,48 @@ impl AgentRuntime for AcpxRuntime {
                 () = &mut fallback_at => break,
             }
         }
-        self.fallback(target, pid).await;
-        let stderr_tail = match tokio::time::timeout(REAP_LIMIT, &mut ended).await {
-            Ok(Ok(ended)) => ended.stderr_tail,
-            _ => {
-                ended.abort();
-                String::new()
+        registered.finish();
+        // acpx outlived its own timeout. Answer now; the cleanup (`acpx
+        // cancel` inside the queue owner, then a kill of the client and its
+        // reaping) runs in the background and holds the session's lane, so
+        // the next prompt starts only once nothing is left to queue behind.
+        let (this, session) = (self.clone(), session.clone());
+        self.background.spawn(async move {
+            let _lane = lane;
+            tracing::warn!(session = %session.id, "acpx outlived its timeout; cancelling the turn and killing the client");
+            this.cancel_in_acpx(&session).await;
+            if let Some(pid) = pid {
+                kill_group(pid);
             }
-        };
-        Err(RuntimeError::Timeout { stderr_tail })
+            if tokio::time::timeout(REAP_LIMIT, &mut ended).await.is_err() {
+                ended.abort();
+            }
+        });
+        Err(RuntimeError::Timeout { stderr_tail: String::new() })
     }
 
-    async fn cancel(&self, _session: &AgentSession) -> Result<bool, RuntimeError> {
-        // TODO(issue 13): `acpx cancel` for the running prompt.
-        Ok(false)
+    async fn cancel(&self, session: &AgentSession) -> Result<bool, RuntimeError> {
+        let Some(running) = self.prompts.get(session.id.as_str()) else { return Ok(false) };
+        running.mark_cancelled();
+        // A prompt that acpx's queue owner has not started yet (a cold agent
+        // is still loading) ignores a cancel, so it is sent again until the
+        // prompt ends or the grace is over.
+        let deadline = tokio::time::Instant::now() + self.config.cancel_grace;
+        loop {
+            self.cancel_in_acpx(session).await;
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if running.wait_ended(left.min(CANCEL_RETRY)).await {
+                return Ok(true);
+            }
+            if left <= CANCEL_RETRY {
+                break;
+            }
+        }
+        tracing::warn!(session = %session.id, "the agent did not stop within the cancel grace; killing acpx");
+        if let Some(pid) = running.pid() {
+            kill_group(pid);
+        }
+        Ok(true)
     }
 
     async fn close(&self, session: &AgentSession) -> Result<(), RuntimeError> {

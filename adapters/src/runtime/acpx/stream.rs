@@ -197,6 +197,11 @@ impl TurnCollector {
         self.acpx_error.as_deref().or(self.prompt_error.as_deref())
     }
 
+    /// The event the last line added (what a watcher of the turn sees next).
+    pub(crate) fn last_event(&self) -> Option<&Value> {
+        self.events.last().filter(|_| !self.overflowed)
+    }
+
     /// Lines dropped because they came after the result line.
     pub(crate) fn late_lines(&self) -> usize {
         self.late

@@ -12,12 +12,17 @@
 //! stop reason: acpx prints it when its own `--timeout` cancelled the turn
 //! and then exits 3, so for `cancelled` the runtime waits for the exit code
 //! to tell a timeout from a turn someone else cancelled.
+//!
+//! **Watching.** Each agent message goes to the turn's sink as soon as its
+//! line is read, before the turn is answered.
 
 use super::exit::Ended;
 use super::lines::{next_line, Line, MAX_LINE_BYTES};
 use super::stream::{Fed, TurnCollector};
 use crate::process::{read_tail, STDERR_TAIL_BYTES};
 use clawdforge_domain::model::TurnOutput;
+use clawdforge_domain::ports::TurnSink;
+use std::sync::Arc;
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::process::Child;
 use tokio::sync::oneshot;
@@ -39,7 +44,13 @@ pub(crate) struct RunningTurn {
 }
 
 /// Feeds `message` to the child's stdin and drives its output in a task.
-pub(crate) fn start(mut child: Child, message: &str, session: &str, max_output: usize) -> RunningTurn {
+pub(crate) fn start(
+    mut child: Child,
+    message: &str,
+    session: &str,
+    max_output: usize,
+    sink: Arc<dyn TurnSink>,
+) -> RunningTurn {
     let pid = child.id();
     if let Some(mut stdin) = child.stdin.take() {
         let bytes = message.as_bytes().to_vec();
@@ -52,7 +63,7 @@ pub(crate) fn start(mut child: Child, message: &str, session: &str, max_output: 
     }
     let (tx, early) = oneshot::channel();
     let (overflow_tx, overflow) = oneshot::channel();
-    let ended = tokio::spawn(drive(child, tx, overflow_tx, session.to_owned(), max_output));
+    let ended = tokio::spawn(drive(child, tx, overflow_tx, session.to_owned(), max_output, sink));
     RunningTurn { pid, early, ended, overflow }
 }
 
@@ -62,6 +73,7 @@ async fn drive(
     overflow: oneshot::Sender<()>,
     session: String,
     max_output: usize,
+    sink: Arc<dyn TurnSink>,
 ) -> Ended {
     let stderr = child.stderr.take().map(|err| tokio::spawn(read_tail(err, STDERR_TAIL_BYTES)));
     let mut collector = TurnCollector::with_limit(max_output);
@@ -88,6 +100,11 @@ async fn drive(
             // acpx must not block on a full pipe, and the failure is
             // answered only once acpx has exited and been reaped.
             let fed = collector.feed(line.trim_ascii_end());
+            if matches!(fed, Fed::Event | Fed::Completed(_)) {
+                if let Some(event) = collector.last_event() {
+                    sink.update(event);
+                }
+            }
             if collector.exceeded().is_some() {
                 if let Some(tx) = overflow.take() {
                     // The runtime stops the agent; this loop reads on until acpx is gone.
