@@ -30,8 +30,7 @@ impl<T: ToJSON + Described + Send> ApiResponse for Answer<T> {
                 description: T::ANSWER,
                 status: Some(200),
                 status_range: None,
-                // The server sends `; charset=utf-8` too; the key stays plain for generators.
-                content: vec![MetaMediaType { content_type: "application/json", schema: T::schema_ref() }],
+                content: json_content::<T>(),
                 headers: Vec::new(),
             }],
         }
@@ -40,4 +39,10 @@ impl<T: ToJSON + Described + Send> ApiResponse for Answer<T> {
     fn register(registry: &mut Registry) {
         T::register(registry);
     }
+}
+
+/// The spec's content of a JSON body of `T`: keyed plain `application/json`
+/// (the server sends `; charset=utf-8` too), which generators read best.
+pub fn json_content<T: poem_openapi::types::Type>() -> Vec<MetaMediaType> {
+    vec![MetaMediaType { content_type: "application/json", schema: T::schema_ref() }]
 }

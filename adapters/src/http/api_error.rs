@@ -38,11 +38,11 @@ error_set!(
 );
 error_set!(
     /// `streamSession`: a bad `Last-Event-ID` or `after`.
-    StreamErrors: 401, 404, 422, 500
+    StreamErrors: 401, 404, 422, 500, 503
 );
 error_set!(
     /// `answerPermission`: an unknown request (404) or option (422).
-    PermissionErrors: 400, 401, 404, 413, 422, 500
+    PermissionErrors: 400, 401, 404, 413, 422, 500, 503
 );
 error_set!(
     /// Reading or closing one session.

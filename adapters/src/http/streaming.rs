@@ -2,6 +2,7 @@
 //! wait, and a session's feed. The domain numbers, stores and orders the
 //! events; this module only turns them into SSE frames.
 
+use super::answer::json_content;
 use super::error::Problem;
 use super::schemas::{feed_data, ErrorBody, ErrorCode, FeedStreamEvent, TurnAccepted, TurnResult, TurnStreamEvent};
 use super::sse::{self, Frame};
@@ -15,7 +16,7 @@ use poem::{IntoResponse, Response};
 use poem_openapi::payload::Json;
 use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::types::{ToJSON, Type};
-use poem_openapi::{ApiResponse, ResponseContent};
+use poem_openapi::ApiResponse;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,7 +60,7 @@ fn event_stream_schema<T: Type>() -> MetaSchemaRef {
 
 impl ApiResponse for TurnAnswer {
     fn meta() -> MetaResponses {
-        let mut done = Json::<TurnResult>::media_types();
+        let mut done = json_content::<TurnResult>();
         done.push(MetaMediaType {
             content_type: "text/event-stream",
             schema: event_stream_schema::<TurnStreamEvent>(),
@@ -81,7 +82,7 @@ impl ApiResponse for TurnAnswer {
                     description: "With `wait: false`: the turn is admitted and runs; follow it on the session's feed.",
                     status: Some(202),
                     status_range: None,
-                    content: Json::<TurnAccepted>::media_types(),
+                    content: json_content::<TurnAccepted>(),
                     headers: Vec::new(),
                 },
             ],
