@@ -16,6 +16,9 @@ struct Cli {
     /// Fewer requests and turns: a smoke run, not a measurement.
     #[arg(long)]
     quick: bool,
+    /// Only this table: `control-plane`, `turns`, `one-shot` or `memory`.
+    #[arg(long)]
+    only: Option<String>,
     #[command(subcommand)]
     command: Option<Sub>,
 }
@@ -45,7 +48,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(scenarios::all(cli.quick)) {
+    match rt.block_on(scenarios::all(cli.quick, cli.only.as_deref())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("clawdforge-bench: {e}");

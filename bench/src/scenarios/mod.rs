@@ -7,16 +7,29 @@ mod turns;
 
 use crate::stats::{ms, Summary};
 
-/// Runs every scenario.
-pub async fn all(quick: bool) -> Result<(), String> {
+/// Runs every scenario, or only the one named.
+pub async fn all(quick: bool, only: Option<&str>) -> Result<(), String> {
+    const TABLES: [&str; 4] = ["control-plane", "turns", "one-shot", "memory"];
+    if let Some(name) = only.filter(|n| !TABLES.contains(n)) {
+        return Err(format!("--only takes one of {}, not {name:?}", TABLES.join(", ")));
+    }
+    let wanted = |name: &str| only.is_none_or(|o| o == name);
     println!(
         "clawdforge benchmarks{} — every row against its baseline from this run\n",
         if quick { " (quick)" } else { "" }
     );
-    control_plane::run(quick).await?;
-    turns::run(quick).await?;
-    one_shot::run(quick).await?;
-    memory::run(quick).await?;
+    if wanted("control-plane") {
+        control_plane::run(quick).await?;
+    }
+    if wanted("turns") {
+        turns::run(quick).await?;
+    }
+    if wanted("one-shot") {
+        one_shot::run(quick).await?;
+    }
+    if wanted("memory") {
+        memory::run(quick).await?;
+    }
     Ok(())
 }
 
