@@ -7,6 +7,8 @@ pub mod echo_agent;
 pub mod http;
 pub mod ids;
 pub mod ledger;
+pub mod live;
+pub mod metrics;
 pub(crate) mod process;
 pub mod runner;
 pub mod runtime;

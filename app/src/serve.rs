@@ -2,7 +2,7 @@
 
 use crate::config::Settings;
 use crate::wiring;
-use clawdforge_adapters::http::{api_routes, HttpConfig, HttpState};
+use clawdforge_adapters::http::{api_routes_with_metrics, metrics_routes, HttpConfig, HttpState, MetricsRoute};
 use clawdforge_domain::Sessions;
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::Server;
@@ -31,6 +31,23 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         println!("created app {name}; its bearer token (shown once, store it now):");
         println!("{}", token.expose());
     }
+    let metrics_server = match (&core.metrics, &settings.raw.metrics_listen) {
+        (Some(metrics), Some(addr)) => {
+            let acceptor = TcpListener::bind(addr.as_str())
+                .into_acceptor()
+                .await
+                .map_err(|e| format!("cannot listen on {addr} for metrics: {e}"))?;
+            let bound = acceptor.local_addr().first().map(ToString::to_string).unwrap_or_else(|| addr.clone());
+            println!("metrics on http://{}/metrics", bound.trim_start_matches("socket://"));
+            let routes = metrics_routes(metrics.clone(), core.sessions.clone());
+            Some(tokio::spawn(async move {
+                if let Err(e) = Server::new_with_acceptor(acceptor).run(routes).await {
+                    warn!(error = %e, "the metrics server failed");
+                }
+            }))
+        }
+        _ => None,
+    };
     let acceptor = TcpListener::bind(settings.listen)
         .into_acceptor()
         .await
@@ -47,11 +64,16 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         version: env!("CARGO_PKG_VERSION").to_owned(),
     };
     let http = HttpConfig::for_max_prompt(settings.raw.max_prompt_bytes);
+    let metrics_route =
+        core.metrics.clone().map(|metrics| MetricsRoute { metrics, token: settings.raw.metrics_token.clone() });
     let grace = Duration::from_secs(settings.raw.shutdown_grace_secs);
     let result = Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(api_routes(state, http), shutdown_signal(), Some(grace))
+        .run_with_graceful_shutdown(api_routes_with_metrics(state, http, metrics_route), shutdown_signal(), Some(grace))
         .await;
     sweeper.abort();
+    if let Some(m) = metrics_server {
+        m.abort();
+    }
     core.wait_idle().await;
     info!("stopped");
     result.map_err(|e| format!("server failed: {e}"))

@@ -4,7 +4,8 @@
 use crate::error::{LedgerError, RuntimeError};
 use crate::model::{
     Admission, AgentName, ApiToken, AppName, AppRecord, AuditEvent, Caps, CloseReason, ListQuery, PermissionAsk,
-    RunOutcome, RunRecord, RunRequest, Session, SessionId, Timestamp, TokenHash, Turn, TurnOutput,
+    RunOutcome, RunRecord, RunRequest, Session, SessionId, Timestamp, TokenHash, Turn, TurnOutput, UsageTotals,
+    UsageWindow,
 };
 use async_trait::async_trait;
 use serde_json::Value;
@@ -65,6 +66,9 @@ pub trait Ledger: Send + Sync {
     async fn purge_closed(&self, before: Timestamp) -> Result<Vec<Session>, LedgerError>;
     /// Records a one-shot run.
     async fn record_run(&self, run: &RunRecord) -> Result<(), LedgerError>;
+    /// `app`'s totals in `window`: its sessions by `created_at`, the turns
+    /// of its sessions still in the ledger by `started_at`, its runs by `at`.
+    async fn usage(&self, app: &AppName, window: UsageWindow) -> Result<UsageTotals, LedgerError>;
 }
 
 /// The agent side of a session, as the runtime needs to address it.

@@ -168,6 +168,7 @@ impl Sessions {
                     events: out.events,
                     started_at,
                     duration_ms,
+                    usage: out.usage,
                 };
                 let detail =
                     json!({ "turn_index": turn.index, "stop_reason": turn.stop_reason, "duration_ms": duration_ms });

@@ -12,10 +12,12 @@ mod error;
 mod fields;
 mod health;
 mod logging;
+mod metrics;
 mod rejection;
 mod run;
 mod schemas;
 mod sessions;
+mod usage;
 
 #[cfg(test)]
 mod tests;
@@ -30,8 +32,10 @@ use poem_openapi::{OpenApiService, Tags};
 use run::RunApi;
 use sessions::SessionsApi;
 use std::sync::Arc;
+use usage::UsageApi;
 
 pub use error::Problem;
+pub use metrics::{metrics_routes, MetricsRoute};
 
 /// The URL the spec names as its server: the default listen address, fixed
 /// so that the printed spec never varies between runs.
@@ -81,12 +85,14 @@ enum ApiTags {
     Runs,
     /// Liveness.
     Health,
+    /// What each app spent.
+    Usage,
 }
 
-type Apis = (SessionsApi, RunApi, HealthApi);
+type Apis = (SessionsApi, RunApi, HealthApi, UsageApi);
 
 fn service() -> OpenApiService<Apis, ()> {
-    OpenApiService::new((SessionsApi, RunApi, HealthApi), "clawdforge", env!("CARGO_PKG_VERSION"))
+    OpenApiService::new((SessionsApi, RunApi, HealthApi, UsageApi), "clawdforge", env!("CARGO_PKG_VERSION"))
         .description(
             "Self-hosted gateway for driving AI coding agents over HTTP. Every error is \
              `{ok: false, code, error}` with a stable `code`, except the v0.1 `/run` 502/504 answers.",
@@ -97,17 +103,38 @@ fn service() -> OpenApiService<Apis, ()> {
 /// Every route of the API, ready to serve: the operations, `/openapi.yaml`,
 /// `/openapi.json` and `/docs` (Swagger UI), with body limit, JSON errors and request logging.
 pub fn api_routes(state: HttpState, cfg: HttpConfig) -> impl Endpoint<Output = Response> {
+    api_routes_with_metrics(state, cfg, None)
+}
+
+/// [`api_routes`], each request also counted and timed in `metrics`, and
+/// `GET /metrics` served behind its token when one is configured.
+pub fn api_routes_with_metrics(
+    state: HttpState,
+    cfg: HttpConfig,
+    metrics: Option<MetricsRoute>,
+) -> impl Endpoint<Output = Response> {
     let service = service();
-    Route::new()
+    let mut routes = Route::new()
         .at("/openapi.yaml", service.spec_endpoint_yaml())
         .at("/openapi.json", service.spec_endpoint())
-        .nest("/docs", service.swagger_ui())
+        .nest("/docs", service.swagger_ui());
+    if let Some(MetricsRoute { metrics, token: Some(token) }) = &metrics {
+        let guarded = metrics::GuardedMetrics {
+            metrics: metrics.clone(),
+            sessions: state.sessions.clone(),
+            token: token.clone(),
+        };
+        routes = routes.at("/metrics", poem::get(guarded));
+    }
+    routes
         .nest("/", service)
+        .with(metrics::OperationTap)
         .with(BodyLimit::new(cfg.max_body_bytes))
         .catch_all_error(rejection::render)
         .data(state)
         // A bug must still answer in the error shape, not drop the connection.
         .with(CatchPanic::new().with_handler(|_| Problem::internal("a handler panicked")))
+        .with(metrics::RequestMetrics(metrics.map(|m| m.metrics)))
         .with(RequestLog)
 }
 

@@ -2,3 +2,4 @@
 
 pub mod acpx;
 pub mod noop;
+pub(crate) mod usage;

@@ -1,4 +1,4 @@
-use super::Timestamp;
+use super::{Timestamp, Usage};
 use serde_json::Value;
 use std::path::{Component, Path};
 
@@ -92,6 +92,8 @@ pub struct TurnOutput {
     pub events: Vec<Value>,
     /// The concatenated text of the turn's `agent_message_chunk` updates.
     pub text: String,
+    /// What the agent reported the turn cost, where it did.
+    pub usage: Usage,
 }
 
 /// A completed turn as recorded in the ledger.
@@ -113,6 +115,8 @@ pub struct Turn {
     pub started_at: Timestamp,
     /// How long it took.
     pub duration_ms: u64,
+    /// What the agent reported it cost.
+    pub usage: Usage,
 }
 
 impl Turn {

@@ -2,7 +2,7 @@ use crate::support::{app, open_session, sid, CountingIds, TestClock};
 use clawdforge_domain::error::{Error, RuntimeError};
 use clawdforge_domain::model::{
     Admission, AgentName, AuditKind, CloseOutcome, CloseReason, ListCursor, Session, StatusFilter, Timestamp,
-    TurnOutput,
+    TurnOutput, Usage,
 };
 use clawdforge_domain::policy::SessionPolicy;
 use clawdforge_domain::ports::{AgentRuntime, AgentSession, Ledger, MockAgentRuntime, MockLedger, TurnSink};
@@ -47,7 +47,12 @@ fn turn_request(prompt: &str) -> TurnRequest {
 }
 
 fn echo_output(text: &str) -> TurnOutput {
-    TurnOutput { stop_reason: "end_turn".into(), events: vec![json!({"method": "session/update"})], text: text.into() }
+    TurnOutput {
+        stop_reason: "end_turn".into(),
+        events: vec![json!({"method": "session/update"})],
+        text: text.into(),
+        usage: Usage { cost_usd: Some(0.02), input_tokens: Some(9), output_tokens: None },
+    }
 }
 
 // ---- create -----------------------------------------------------------------
@@ -250,6 +255,7 @@ async fn a_completed_turn_gets_the_next_index_and_is_recorded_with_a_turn_event(
                 && turn.index == 3
                 && turn.prompt == "hi"
                 && turn.text == "echo: hi"
+                && turn.usage == Usage { cost_usd: Some(0.02), input_tokens: Some(9), output_tokens: None }
                 && ev.kind == AuditKind::Turn
         })
         .times(1)

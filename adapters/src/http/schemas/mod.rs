@@ -7,6 +7,7 @@ mod health;
 mod run;
 mod session;
 mod turn;
+mod usage;
 
 pub use error::ErrorBody;
 pub use event::SessionEventList;
@@ -14,3 +15,4 @@ pub use health::Health;
 pub use run::{RunFailure, RunRequestBody, RunResult};
 pub use session::{CreateSessionBody, SessionClosed, SessionCreated, SessionList, SessionView, StatusFilterParam};
 pub use turn::{TurnList, TurnRequestBody, TurnResult};
+pub use usage::UsageReport;

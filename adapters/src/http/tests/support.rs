@@ -121,6 +121,7 @@ pub fn turn_saying(text: &str) -> TurnOutput {
             json!({"jsonrpc": "2.0", "id": "req-1", "result": {"stopReason": "end_turn"}}),
         ],
         text: text.into(),
+        usage: Default::default(),
     }
 }
 
@@ -152,7 +153,7 @@ impl Default for ApiBuilder {
                 result: json!({"hello": "world"}),
                 stop_reason: Some("end_turn".into()),
                 duration_ms: 123,
-                cost_usd: None,
+                usage: Default::default(),
             },
             hold: None,
         }

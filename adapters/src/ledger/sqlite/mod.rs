@@ -8,13 +8,14 @@ mod schema;
 mod sessions;
 #[cfg(test)]
 mod tests;
+mod usage;
 
 pub use open::LedgerOpenError;
 
 use async_trait::async_trait;
 use clawdforge_domain::model::{
     Admission, AppName, AppRecord, AuditEvent, Caps, CloseReason, ListQuery, RunRecord, Session, SessionId, Timestamp,
-    TokenHash, Turn,
+    TokenHash, Turn, UsageTotals, UsageWindow,
 };
 use clawdforge_domain::ports::Ledger;
 use clawdforge_domain::LedgerError;
@@ -201,5 +202,10 @@ impl Ledger for SqliteLedger {
     async fn record_run(&self, run: &RunRecord) -> Result<(), LedgerError> {
         let run = run.clone();
         self.run(move |c| activity::record_run(c, &run)).await
+    }
+
+    async fn usage(&self, app: &AppName, window: UsageWindow) -> Result<UsageTotals, LedgerError> {
+        let app = app.clone();
+        self.run(move |c| usage::totals(c, &app, window)).await
     }
 }

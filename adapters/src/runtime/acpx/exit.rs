@@ -82,7 +82,7 @@ mod tests {
     use super::*;
 
     fn output() -> TurnOutput {
-        TurnOutput { stop_reason: "end_turn".into(), events: vec![], text: "hi".into() }
+        TurnOutput { stop_reason: "end_turn".into(), events: vec![], text: "hi".into(), usage: Default::default() }
     }
 
     fn ended(code: Option<i32>, output: Option<TurnOutput>, message: Option<&str>) -> Ended {

@@ -15,6 +15,7 @@ mod turn;
 
 pub use config::{AcpxConfig, AgentCommand, PermissionMode, UnknownPermissionMode};
 
+use crate::live::LiveProcesses;
 use crate::process::{collect, group_command, kill_group, REAP_LIMIT};
 use async_trait::async_trait;
 use clawdforge_domain::error::RuntimeError;
@@ -43,6 +44,8 @@ pub struct AcpxRuntime {
     config: Arc<AcpxConfig>,
     /// Closes still running in the background, so an exiting process can let them finish.
     background: TaskTracker,
+    /// The acpx processes running now, for whoever watches.
+    live: LiveProcesses,
 }
 
 /// What a short acpx command left behind.
@@ -59,7 +62,14 @@ fn failed(message: impl Into<String>) -> RuntimeError {
 impl AcpxRuntime {
     /// A runtime with this configuration (nothing is spawned yet).
     pub fn new(config: AcpxConfig) -> Self {
-        Self { config: Arc::new(config), background: TaskTracker::new() }
+        Self { config: Arc::new(config), background: TaskTracker::new(), live: LiveProcesses::default() }
+    }
+
+    /// Counts the acpx processes it runs in `live` (each until it is reaped,
+    /// or for a turn until its answer).
+    pub fn with_live_processes(mut self, live: LiveProcesses) -> Self {
+        self.live = live;
+        self
     }
 
     /// Waits until the background closes started so far have finished.
@@ -112,6 +122,7 @@ impl AcpxRuntime {
         let mut cmd = self.command(args);
         cmd.stdin(Stdio::null());
         let child = cmd.spawn().map_err(|e| self.spawn_error(e))?;
+        let _live = self.live.enter();
         let done = collect(child, limit).await;
         if done.timed_out {
             return Err(failed(format!("acpx did not finish within {} s", limit.as_secs())));
@@ -180,6 +191,7 @@ impl AgentRuntime for AcpxRuntime {
         let opts =
             PromptOptions { permissions: self.config.permissions, timeout, queue_ttl_secs: self.config.queue_ttl_secs };
         let child = self.command(&command::prompt(target, opts)).spawn().map_err(|e| self.spawn_error(e))?;
+        let _live = self.live.enter();
         let turn::RunningTurn { pid, early, mut ended } = turn::start(child, message, session.id.as_str());
         let fallback_at = tokio::time::sleep(timeout.saturating_add(FALLBACK_GRACE));
         tokio::pin!(fallback_at, early);
