@@ -2,6 +2,7 @@
 //! acpx and the bundled echo agent, over HTTP on loopback.
 
 mod lifecycle;
+mod observability;
 mod operations;
 mod sdk;
 mod sessions;
