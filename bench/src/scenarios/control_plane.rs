@@ -41,9 +41,16 @@ pub async fn run(quick: bool) -> Result<(), String> {
         "GET /ping, a trivial poem endpoint on the same stack",
     );
     for c in CONCURRENCY {
-        let url = format!("{}/ping", base.base);
-        let cl = client.clone();
-        let baseline = drive(c, n, max_time, move |_| ok(cl.get(url.clone()).send())).await;
+        // The machine is shared: each row gets its own baseline, measured
+        // just before it, so a neighbour's burst skews both or neither.
+        let ping = {
+            let (cl, url) = (client.clone(), format!("{}/ping", base.base));
+            move || {
+                let (cl, url) = (cl.clone(), url.clone());
+                drive(c, n, max_time, move |_| ok(cl.get(url.clone()).send()))
+            }
+        };
+        let baseline = ping().await;
 
         let (cl, url, a) = (client.clone(), format!("{}/sessions", gw.base), auth.clone());
         let created = drive(c, n / 2, max_time, move |_| {
@@ -52,6 +59,7 @@ pub async fn run(quick: bool) -> Result<(), String> {
         .await;
         row(&format!("POST /sessions, {c} clients"), &created, &baseline);
 
+        let baseline = ping().await;
         let (cl, base_url, a, ids2) = (client.clone(), gw.base.clone(), auth.clone(), ids.clone());
         let got = drive(c, n, max_time, move |i| {
             let url = format!("{base_url}/sessions/{}", ids2[i % ids2.len()]);
@@ -60,6 +68,7 @@ pub async fn run(quick: bool) -> Result<(), String> {
         .await;
         row(&format!("GET /sessions/{{id}}, {c} clients"), &got, &baseline);
 
+        let baseline = ping().await;
         let (cl, base_url, a, ids2) = (client.clone(), mem.base.clone(), mem_auth.clone(), mem_ids.clone());
         let got = drive(c, n, max_time, move |i| {
             let url = format!("{base_url}/sessions/{}", ids2[i % ids2.len()]);
@@ -68,6 +77,7 @@ pub async fn run(quick: bool) -> Result<(), String> {
         .await;
         row(&format!("  same, memory ledger, {c} clients"), &got, &baseline);
 
+        let baseline = ping().await;
         let (cl, url, a) = (client.clone(), format!("{}/sessions?limit=50", gw.base), auth.clone());
         let listed =
             drive(c, n / 4, max_time, move |_| ok(cl.get(url.clone()).header("authorization", a.as_str()).send()))
