@@ -1,9 +1,10 @@
 //! Control plane over HTTP: the real SQLite ledger and a no-op agent runtime,
 //! against a trivial poem endpoint on the same stack.
 
-use super::{header, http, post_json, row};
+use super::{cpu_header, cpu_row, http, post_json};
 use crate::load::drive;
 use crate::process::{gateway, sibling, Running};
+use crate::stats::Summary;
 use reqwest::Client;
 use serde_json::json;
 use std::process::Command;
@@ -36,7 +37,7 @@ pub async fn run(quick: bool) -> Result<(), String> {
     let mem_auth = Arc::new(format!("Bearer {}", mem.token));
     let mem_ids = Arc::new(create_many(&client, &mem.base, &mem_auth, 500).await?);
 
-    header(
+    cpu_header(
         "Control plane over HTTP, SQLite ledger, no-op runtime",
         "GET /ping, a trivial poem endpoint on the same stack",
     );
@@ -44,48 +45,76 @@ pub async fn run(quick: bool) -> Result<(), String> {
         // The machine is shared: each row gets its own baseline, measured
         // just before it, so a neighbour's burst skews both or neither.
         let ping = {
-            let (cl, url) = (client.clone(), format!("{}/ping", base.base));
+            let (cl, url, base) = (client.clone(), format!("{}/ping", base.base), &base);
             move || {
                 let (cl, url) = (cl.clone(), url.clone());
-                drive(c, n, max_time, move |_| ok(cl.get(url.clone()).send()))
+                on_cpu(base, drive(c, n, max_time, move |_| ok(cl.get(url.clone()).send())))
             }
         };
         let baseline = ping().await;
 
         let (cl, url, a) = (client.clone(), format!("{}/sessions", gw.base), auth.clone());
-        let created = drive(c, n / 2, max_time, move |_| {
-            ok(cl.post(url.clone()).header("authorization", a.as_str()).json(&json!({"agent": "echo"})).send())
-        })
+        let created = on_cpu(
+            &gw,
+            drive(c, n / 2, max_time, move |_| {
+                ok(cl.post(url.clone()).header("authorization", a.as_str()).json(&json!({"agent": "echo"})).send())
+            }),
+        )
         .await;
         row(&format!("POST /sessions, {c} clients"), &created, &baseline);
 
         let baseline = ping().await;
         let (cl, base_url, a, ids2) = (client.clone(), gw.base.clone(), auth.clone(), ids.clone());
-        let got = drive(c, n, max_time, move |i| {
-            let url = format!("{base_url}/sessions/{}", ids2[i % ids2.len()]);
-            ok(cl.get(url).header("authorization", a.as_str()).send())
-        })
+        let got = on_cpu(
+            &gw,
+            drive(c, n, max_time, move |i| {
+                let url = format!("{base_url}/sessions/{}", ids2[i % ids2.len()]);
+                ok(cl.get(url).header("authorization", a.as_str()).send())
+            }),
+        )
         .await;
         row(&format!("GET /sessions/{{id}}, {c} clients"), &got, &baseline);
 
         let baseline = ping().await;
         let (cl, base_url, a, ids2) = (client.clone(), mem.base.clone(), mem_auth.clone(), mem_ids.clone());
-        let got = drive(c, n, max_time, move |i| {
-            let url = format!("{base_url}/sessions/{}", ids2[i % ids2.len()]);
-            ok(cl.get(url).header("authorization", a.as_str()).send())
-        })
+        let got = on_cpu(
+            &mem,
+            drive(c, n, max_time, move |i| {
+                let url = format!("{base_url}/sessions/{}", ids2[i % ids2.len()]);
+                ok(cl.get(url).header("authorization", a.as_str()).send())
+            }),
+        )
         .await;
         row(&format!("  same, memory ledger, {c} clients"), &got, &baseline);
 
         let baseline = ping().await;
         let (cl, url, a) = (client.clone(), format!("{}/sessions?limit=50", gw.base), auth.clone());
-        let listed =
-            drive(c, n / 4, max_time, move |_| ok(cl.get(url.clone()).header("authorization", a.as_str()).send()))
-                .await;
+        let listed = on_cpu(
+            &gw,
+            drive(c, n / 4, max_time, move |_| ok(cl.get(url.clone()).header("authorization", a.as_str()).send())),
+        )
+        .await;
         row(&format!("GET /sessions?limit=50, {c} clients"), &listed, &baseline);
     }
     println!();
     Ok(())
+}
+
+/// A series and the server CPU it cost per request, in µs.
+type Measured = (Summary, f64);
+
+/// Runs `load` and measures the CPU `server` spent meanwhile.
+async fn on_cpu(server: &Running, load: impl std::future::Future<Output = Summary>) -> Measured {
+    let before = server.cpu_secs();
+    let s = load.await;
+    let ops = (s.count + s.errors).max(1) as f64;
+    let us = (server.cpu_secs() - before) * 1e6 / ops;
+    (s, us)
+}
+
+/// One row with its paired baseline.
+fn row(name: &str, (s, cpu): &Measured, (base, base_cpu): &Measured) {
+    cpu_row(name, s, base, *cpu, *base_cpu);
 }
 
 async fn ok(fut: impl std::future::Future<Output = reqwest::Result<reqwest::Response>>) -> bool {

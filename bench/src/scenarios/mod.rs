@@ -50,25 +50,32 @@ pub async fn post_json(
     resp.json().await.map_err(|e| e.to_string())
 }
 
-/// One row: `name`, then rate, p50 and p99 of the measured and of the baseline series.
-pub fn row(name: &str, s: &Summary, base: &Summary) {
+/// A control-plane row: [`row`] plus the CPU each request cost the server
+/// and the baseline server (µs per request, which a busy neighbour skews far
+/// less than a rate).
+pub fn cpu_row(name: &str, s: &Summary, base: &Summary, cpu_us: f64, base_cpu_us: f64) {
     println!(
-        "| {name:<36} | {:>9.0} | {:>8} | {:>8} | {:>9.0} | {:>6.2} | {:>6} |",
+        "| {name:<36} | {:>9.0} | {:>8} | {:>8} | {:>9.0} | {:>6.2} | {:>6} | {:>7.0} | {:>7.0} |",
         s.rate,
         ms(s.p50),
         ms(s.p99),
         base.rate,
         if base.rate > 0.0 { s.rate / base.rate } else { 0.0 },
-        s.errors
+        s.errors,
+        cpu_us,
+        base_cpu_us,
     );
 }
 
-/// The header of a rate table.
-pub fn header(title: &str, baseline: &str) {
+/// The header of a table of [`cpu_row`]s.
+pub fn cpu_header(title: &str, baseline: &str) {
     println!("{title} (baseline: {baseline})\n");
     println!(
-        "| {:<36} | {:>9} | {:>8} | {:>8} | {:>9} | {:>6} | {:>6} |",
-        "operation", "ops/s", "p50 ms", "p99 ms", "base/s", "ratio", "errors"
+        "| {:<36} | {:>9} | {:>8} | {:>8} | {:>9} | {:>6} | {:>6} | {:>7} | {:>7} |",
+        "operation", "ops/s", "p50 ms", "p99 ms", "base/s", "ratio", "errors", "cpu µs", "base µs"
     );
-    println!("|{:-<38}|{:-<11}|{:-<10}|{:-<10}|{:-<11}|{:-<8}|{:-<8}|", "", "", "", "", "", "", "");
+    println!(
+        "|{:-<38}|{:-<11}|{:-<10}|{:-<10}|{:-<11}|{:-<8}|{:-<8}|{:-<9}|{:-<9}|",
+        "", "", "", "", "", "", "", "", ""
+    );
 }
