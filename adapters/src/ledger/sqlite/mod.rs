@@ -64,9 +64,9 @@ impl SqliteLedger {
         Ok(Self { pool, permits: Arc::new(Semaphore::new(open::POOL_SIZE as usize)), readers })
     }
 
-    /// Runs a small indexed read (a token lookup, a session, a page of the
-    /// listing) right here on the async worker when a reader connection is
-    /// free, else through [`Self::run`].
+    /// Runs a small indexed point read (a token lookup, a session) right
+    /// here on the async worker when a reader connection is free, else
+    /// through [`Self::run`].
     ///
     /// Such a read takes tens of microseconds from SQLite's page cache: less
     /// than the two thread hand-offs of `spawn_blocking` cost under load. It
@@ -153,7 +153,9 @@ impl Ledger for SqliteLedger {
 
     async fn list_sessions(&self, app: &AppName, query: &ListQuery) -> Result<Vec<Session>, LedgerError> {
         let (app, query) = (app.clone(), query.clone());
-        self.read(move |c| sessions::list(c, &app, &query)).await
+        // A page may hold 200 sessions of up to 16 KiB of meta each: too much
+        // parsing for an async worker, so pages take the blocking pool.
+        self.run(move |c| sessions::list(c, &app, &query)).await
     }
 
     async fn count_open_sessions(&self) -> Result<u64, LedgerError> {
