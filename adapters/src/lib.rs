@@ -6,6 +6,8 @@ pub mod clock;
 pub mod http;
 pub mod ids;
 pub mod ledger;
+pub mod live;
+pub mod metrics;
 pub mod paths;
 pub(crate) mod process;
 pub mod runner;

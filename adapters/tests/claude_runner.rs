@@ -2,7 +2,7 @@
 //! whose behaviour the prompt picks with `mode:NAME`.
 
 use clawdforge_adapters::runner::claude::{ClaudeConfig, ClaudeRunner};
-use clawdforge_domain::model::{Prompt, RunOutcome, RunRequest};
+use clawdforge_domain::model::{Prompt, RunOutcome, RunRequest, Usage};
 use clawdforge_domain::ports::OneShotRunner;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -34,7 +34,7 @@ async fn a_successful_run_parses_the_result_and_passes_the_options_as_flags() {
     req.system_prompt = Some("be terse".into());
     req.max_turns = Some(2);
     match runner().run(&req).await {
-        RunOutcome::Completed { result, stop_reason, cost_usd, .. } => {
+        RunOutcome::Completed { result, stop_reason, usage, .. } => {
             let argv: Vec<&str> = result["argv"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
             let file = result["system_prompt_file"]["path"].as_str().unwrap_or_else(|| panic!("no file: {result}"));
             assert_eq!(
@@ -54,7 +54,7 @@ async fn a_successful_run_parses_the_result_and_passes_the_options_as_flags() {
             // The prompt arrived whole on stdin (the fake refuses it in argv).
             assert_eq!(result["prompt_bytes"], json!("mode:success please".len()));
             assert_eq!(stop_reason.as_deref(), Some("end_turn"));
-            assert_eq!(cost_usd, Some(0.0123));
+            assert_eq!(usage, Usage { cost_usd: Some(0.0123), input_tokens: Some(31), output_tokens: Some(5) });
         }
         other => panic!("expected Completed, got {other:?}"),
     }

@@ -86,6 +86,12 @@ pub struct Config {
     pub permission_timeout_secs: u64,
     /// The silence after which an event stream sends a keep-alive comment.
     pub stream_keep_alive_secs: u64,
+    /// An address serving `GET /metrics` without auth (off when unset).
+    pub metrics_listen: Option<String>,
+    /// A bearer token that opens `GET /metrics` on the main address (off when unset).
+    pub metrics_token: Option<String>,
+    /// Whether request and turn metrics carry the app's name.
+    pub metrics_per_app: bool,
 }
 
 impl Default for Config {
@@ -127,6 +133,9 @@ impl Default for Config {
             database_url: None,
             permission_timeout_secs: 60,
             stream_keep_alive_secs: 15,
+            metrics_listen: None,
+            metrics_token: None,
+            metrics_per_app: false,
         }
     }
 }
@@ -275,6 +284,14 @@ impl Config {
         if self.builtin_agents.iter().any(|b| self.agents.contains_key(b)) {
             return bad("agents", "names an agent that builtin_agents also names".into());
         }
+        if let Some(addr) = &self.metrics_listen {
+            if addr.parse::<SocketAddr>().is_err() {
+                return bad("metrics_listen", format!("must be an address like 127.0.0.1:9090, not {addr:?}"));
+            }
+        }
+        if self.metrics_token.as_deref().is_some_and(|t| t.trim().len() < 16) {
+            return bad("metrics_token", "must have at least 16 characters".into());
+        }
         let workspace_root = self.workspace_root.clone().unwrap_or_else(|| self.data_dir.join("workspaces"));
         let acpx_home = self.acpx_home.clone().unwrap_or_else(|| self.data_dir.join("acpx-home"));
         Ok(Settings { raw: self, listen, ledger, workspace_root, acpx_home })
@@ -397,6 +414,26 @@ mod tests {
             let e = c.check().expect_err("refused").to_string();
             assert!(e.starts_with(&format!("invalid configuration: {key} ")), "{key}: {e}");
         }
+    }
+
+    #[test]
+    fn metrics_settings_are_checked() {
+        let cases: [(Mutation, &str); 2] = [
+            (|c| c.metrics_listen = Some("anywhere".into()), "metrics_listen"),
+            (|c| c.metrics_token = Some("short".into()), "metrics_token"),
+        ];
+        for (mutate, key) in cases {
+            let mut c = Config::default();
+            mutate(&mut c);
+            let e = c.check().expect_err("refused").to_string();
+            assert!(e.starts_with(&format!("invalid configuration: {key} ")), "{key}: {e}");
+        }
+        let c = Config {
+            metrics_listen: Some("127.0.0.1:0".into()),
+            metrics_token: Some("0123456789abcdef".into()),
+            ..Config::default()
+        };
+        assert!(c.check().is_ok());
     }
 }
 

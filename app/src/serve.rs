@@ -2,7 +2,9 @@
 
 use crate::config::Settings;
 use crate::wiring;
-use clawdforge_adapters::http::{api_routes, serve as serve_http, ConnectionLimits, HttpConfig, HttpState};
+use clawdforge_adapters::http::{
+    api_routes_with_metrics, metrics_routes, serve as serve_http, ConnectionLimits, HttpConfig, HttpState, MetricsRoute,
+};
 use clawdforge_domain::ports::Ledger;
 use clawdforge_domain::Sessions;
 use std::sync::Arc;
@@ -29,6 +31,27 @@ pub async fn serve(settings: Settings, ledger: Arc<dyn Ledger>) -> Result<(), St
         println!("created app {name}; its bearer token (shown once, store it now):");
         println!("{}", token.expose());
     }
+    let limits = ConnectionLimits {
+        header_timeout: Duration::from_secs(settings.raw.header_timeout_secs),
+        max_connections: settings.raw.max_connections,
+    };
+    let grace = Duration::from_secs(settings.raw.shutdown_grace_secs);
+    let metrics_server = match (&core.metrics, &settings.raw.metrics_listen) {
+        (Some(metrics), Some(addr)) => {
+            let listener = tokio::net::TcpListener::bind(addr.as_str())
+                .await
+                .map_err(|e| format!("cannot listen on {addr} for metrics: {e}"))?;
+            let bound = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| addr.clone());
+            println!("metrics on http://{bound}/metrics");
+            let routes = metrics_routes(metrics.clone(), core.sessions.clone());
+            Some(tokio::spawn(async move {
+                if let Err(e) = serve_http(listener, routes, limits, std::future::pending(), grace).await {
+                    warn!(error = %e, "the metrics server failed");
+                }
+            }))
+        }
+        _ => None,
+    };
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
@@ -48,13 +71,14 @@ pub async fn serve(settings: Settings, ledger: Arc<dyn Ledger>) -> Result<(), St
         keep_alive: Duration::from_secs(settings.raw.stream_keep_alive_secs),
         ..HttpConfig::for_max_prompt(settings.raw.max_prompt_bytes)
     };
-    let limits = ConnectionLimits {
-        header_timeout: Duration::from_secs(settings.raw.header_timeout_secs),
-        max_connections: settings.raw.max_connections,
-    };
-    let grace = Duration::from_secs(settings.raw.shutdown_grace_secs);
-    let result = serve_http(listener, api_routes(state, http), limits, shutdown_signal(), grace).await;
+    let metrics_route =
+        core.metrics.clone().map(|metrics| MetricsRoute { metrics, token: settings.raw.metrics_token.clone() });
+    let routes = api_routes_with_metrics(state, http, metrics_route);
+    let result = serve_http(listener, routes, limits, shutdown_signal(), grace).await;
     sweeper.abort();
+    if let Some(m) = metrics_server {
+        m.abort();
+    }
     // Turns still running past the grace are cut off: each is recorded as
     // failed (reason `shutdown`) and its agent's work stopped, before exit.
     let abandoned = core.sessions.abandon_running("shutdown").await;

@@ -4,6 +4,8 @@ use crate::config::{LedgerChoice, Settings};
 use clawdforge_adapters::clock::SystemClock;
 use clawdforge_adapters::ids::RandomIds;
 use clawdforge_adapters::ledger::{MemoryLedger, PgLedger, SqliteLedger};
+use clawdforge_adapters::live::LiveProcesses;
+use clawdforge_adapters::metrics::{MeteredLedger, MeteredRunner, MeteredRuntime, Metrics, MetricsConfig};
 use clawdforge_adapters::paths::CanonicalPaths;
 use clawdforge_adapters::runner::claude::{ClaudeConfig, ClaudeRunner};
 use clawdforge_adapters::runtime::acp::{registry, AcpConfig, AcpRuntime, Permissions};
@@ -12,7 +14,7 @@ use clawdforge_adapters::runtime::acpx::{
 };
 use clawdforge_adapters::runtime::noop::NoopRuntime;
 use clawdforge_domain::model::AgentName;
-use clawdforge_domain::ports::{AgentRuntime, Clock, IdSource, Ledger};
+use clawdforge_domain::ports::{AgentRuntime, Clock, IdSource, Ledger, OneShotRunner};
 use clawdforge_domain::{Apps, RunPolicy, Runs, SessionPolicy, Sessions};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -31,6 +33,8 @@ pub struct Core {
     pub acpx: Option<Arc<AcpxRuntime>>,
     /// The native ACP runtime (when chosen), kept to stop its agents at exit.
     pub acp: Option<Arc<AcpRuntime>>,
+    /// The metrics, when `metrics_listen` or `metrics_token` asks for them.
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 /// Opens the configured ledger, creating the SQLite file's directory if needed
@@ -69,6 +73,20 @@ pub fn apps(ledger: Arc<dyn Ledger>) -> Apps {
 /// Builds every use case over the given ledger.
 pub fn build(settings: &Settings, ledger: Arc<dyn Ledger>) -> Result<Core, String> {
     let raw = &settings.raw;
+    let live = LiveProcesses::new();
+    let metrics = (raw.metrics_listen.is_some() || raw.metrics_token.is_some()).then(|| {
+        let config = MetricsConfig {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            max_live_sessions: raw.max_live_sessions,
+            max_sessions_per_app: raw.max_sessions_per_app,
+            per_app: raw.metrics_per_app,
+        };
+        Arc::new(Metrics::new(&config, live.clone()))
+    });
+    let ledger: Arc<dyn Ledger> = match &metrics {
+        Some(m) => Arc::new(MeteredLedger::new(ledger, m.clone())),
+        None => ledger,
+    };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let ids: Arc<dyn IdSource> = Arc::new(RandomIds);
     let agents = agent_commands(settings)?;
@@ -87,16 +105,21 @@ pub fn build(settings: &Settings, ledger: Arc<dyn Ledger>) -> Result<Core, Strin
                     queue_ttl_secs: raw.acpx_queue_ttl_secs,
                     cancel_grace: Duration::from_secs(raw.cancel_grace_secs),
                 })
-                .with_max_turn_output(raw.max_turn_output_bytes),
+                .with_max_turn_output(raw.max_turn_output_bytes)
+                .with_live_processes(live.clone()),
             ))
         })
         .transpose()?;
     let acp = (raw.agent_runtime == "acp").then(|| acp_runtime(settings, &agents)).transpose()?;
-    let runtime: Arc<dyn AgentRuntime> = match (&acpx, &acp) {
+    let mut runtime: Arc<dyn AgentRuntime> = match (&acpx, &acp) {
         (Some(a), _) => a.clone(),
         (_, Some(a)) => a.clone(),
+        // The noop runtime runs no process, so it has nothing to count.
         _ => Arc::new(NoopRuntime),
     };
+    if let Some(m) = &metrics {
+        runtime = Arc::new(MeteredRuntime::new(runtime, m.clone()));
+    }
     let policy = SessionPolicy {
         agents: agents.keys().filter_map(|n| AgentName::new(n.as_str()).ok()).collect(),
         max_live_sessions: raw.max_live_sessions,
@@ -117,7 +140,11 @@ pub fn build(settings: &Settings, ledger: Arc<dyn Ledger>) -> Result<Core, Strin
     };
     let sessions =
         Sessions::new(ledger.clone(), runtime, clock.clone(), ids.clone(), policy).with_paths(Arc::new(CanonicalPaths));
-    let runner = Arc::new(ClaudeRunner::new(ClaudeConfig { claude_bin: raw.claude_bin.clone() }));
+    let mut runner: Arc<dyn OneShotRunner> =
+        Arc::new(ClaudeRunner::new(ClaudeConfig { claude_bin: raw.claude_bin.clone() }));
+    if let Some(m) = &metrics {
+        runner = Arc::new(MeteredRunner::new(runner, m.clone()));
+    }
     let run_policy = RunPolicy {
         max_prompt_bytes: raw.max_prompt_bytes,
         default_timeout: Duration::from_secs(raw.run_timeout_secs),
@@ -132,6 +159,7 @@ pub fn build(settings: &Settings, ledger: Arc<dyn Ledger>) -> Result<Core, Strin
         runs: Arc::new(Runs::new(ledger, runner, clock, run_policy)),
         acpx,
         acp,
+        metrics,
     })
 }
 

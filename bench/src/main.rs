@@ -16,7 +16,7 @@ struct Cli {
     /// Fewer requests and turns: a smoke run, not a measurement.
     #[arg(long)]
     quick: bool,
-    /// Run only this table (`control-plane`, `turns`, `runtimes`, `streaming`, `one-shot`, `memory`).
+    /// Run only this table (`control-plane`, `read-path`, `turns`, `runtimes`, `streaming`, `one-shot`, `memory`).
     #[arg(long)]
     only: Option<String>,
     /// `postgres`: only the control-plane table, on SQLite, one gateway on a

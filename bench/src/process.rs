@@ -64,6 +64,16 @@ impl Running {
         self.child.id()
     }
 
+    /// CPU time (user + system) the process has used so far, in seconds
+    /// (Linux `/proc`, which counts in USER_HZ = 100 ticks a second).
+    pub fn cpu_secs(&self) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // The fields after the parenthesised command name; utime and stime are the 14th and 15th.
+        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        let ticks: u64 = rest.split_whitespace().skip(11).take(2).filter_map(|f| f.parse::<u64>().ok()).sum();
+        ticks as f64 / 100.0
+    }
+
     /// Resident set size in bytes (Linux `/proc`).
     pub fn rss_bytes(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();

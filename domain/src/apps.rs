@@ -1,7 +1,7 @@
 //! Apps and their bearer tokens.
 
 use crate::error::{Error, LedgerError};
-use crate::model::{ApiToken, AppName, AppRecord};
+use crate::model::{ApiToken, AppName, AppRecord, Timestamp, UsageTotals, UsageWindow};
 use crate::ports::{Clock, IdSource, Ledger};
 use std::sync::Arc;
 
@@ -66,6 +66,24 @@ impl Apps {
         } else {
             Err(Error::UnknownApp(name.to_string()))
         }
+    }
+
+    /// What `app` spent from `since` up to (not including) `until`, in Unix
+    /// seconds; no `until` counts up to now and beyond.
+    pub async fn usage(&self, app: &AppName, since: Option<u64>, until: Option<u64>) -> Result<UsageTotals, Error> {
+        let secs = |field: &str, v: u64| {
+            i64::try_from(v)
+                .ok()
+                .filter(|s| *s <= i64::MAX / 1000)
+                .map(Timestamp::from_secs)
+                .ok_or_else(|| Error::invalid(field, "is too large"))
+        };
+        let since = secs("since", since.unwrap_or(0))?;
+        let until = until.map(|u| secs("until", u)).transpose()?;
+        if until.is_some_and(|u| u < since) {
+            return Err(Error::invalid("until", "must not be before since"));
+        }
+        Ok(self.ledger.usage(app, UsageWindow { since, until }).await?)
     }
 
     /// On a ledger with no apps, adds `default` and returns its token.

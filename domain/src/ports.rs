@@ -5,6 +5,7 @@ use crate::error::{LedgerError, RuntimeError};
 use crate::model::{
     Admission, AgentName, ApiToken, AppName, AppRecord, AuditEvent, Caps, CloseReason, FeedEvent, ListQuery,
     PermissionAsk, RunOutcome, RunRecord, RunRequest, Session, SessionId, Timestamp, TokenHash, Turn, TurnOutput,
+    UsageTotals, UsageWindow,
 };
 use async_trait::async_trait;
 use serde_json::Value;
@@ -80,6 +81,9 @@ pub trait Ledger: Send + Sync {
     async fn feed_after(&self, id: &SessionId, after: u64, limit: u32) -> Result<Vec<FeedEvent>, LedgerError>;
     /// The highest `seq` of a session's feed; 0 when it has none.
     async fn last_feed_seq(&self, id: &SessionId) -> Result<u64, LedgerError>;
+    /// `app`'s totals in `window`: its sessions by `created_at`, the turns
+    /// of its sessions still in the ledger by `started_at`, its runs by `at`.
+    async fn usage(&self, app: &AppName, window: UsageWindow) -> Result<UsageTotals, LedgerError>;
 }
 
 /// The agent side of a session, as the runtime needs to address it.

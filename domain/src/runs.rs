@@ -111,10 +111,7 @@ impl Runs {
             stop_reason: outcome.stop_reason().map(str::to_owned),
             duration_ms: outcome.duration_ms(),
             error: outcome.error(),
-            cost_usd: match &outcome {
-                RunOutcome::Completed { cost_usd, .. } => *cost_usd,
-                _ => None,
-            },
+            usage: outcome.usage(),
             at: self.clock.now(),
         };
         self.ledger.record_run(&record).await?;

@@ -187,6 +187,7 @@ impl Sessions {
                     events: out.events,
                     started_at: t.started_at,
                     duration_ms,
+                    usage: out.usage,
                 };
                 let detail =
                     json!({ "turn_index": turn.index, "stop_reason": turn.stop_reason, "duration_ms": duration_ms });
@@ -367,5 +368,5 @@ fn cancelled_output(events: Vec<Value>) -> TurnOutput {
         .filter(|e| e.pointer("/params/update/sessionUpdate").and_then(Value::as_str) == Some("agent_message_chunk"))
         .filter_map(|e| e.pointer("/params/update/content/text").and_then(Value::as_str))
         .collect();
-    TurnOutput { stop_reason: "cancelled".into(), events, text, notices: Vec::new() }
+    TurnOutput { stop_reason: "cancelled".into(), events, text, notices: Vec::new(), usage: Default::default() }
 }

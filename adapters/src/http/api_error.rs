@@ -64,6 +64,10 @@ error_set!(
     /// `health`: only the ledger can fail.
     HealthErrors: 500, 503
 );
+error_set!(
+    /// `getUsage`: a bad window.
+    UsageErrors: 401, 422, 500
+);
 
 /// An operation's refusal; handlers get one from a domain error with `?`.
 pub struct ApiError<S> {

@@ -17,7 +17,7 @@ impl AppSlot {
         let _ = self.0.set(app.clone());
     }
 
-    fn get(&self) -> Option<&AppName> {
+    pub(crate) fn get(&self) -> Option<&AppName> {
         self.0.get()
     }
 }

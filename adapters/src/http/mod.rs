@@ -14,6 +14,7 @@ mod error;
 mod fields;
 mod health;
 mod logging;
+mod metrics;
 mod rejection;
 mod run;
 mod schemas;
@@ -22,6 +23,7 @@ mod server;
 mod sessions;
 mod sse;
 mod streaming;
+mod usage;
 
 #[cfg(test)]
 mod tests;
@@ -39,8 +41,10 @@ use run::RunApi;
 use sessions::SessionsApi;
 use std::sync::Arc;
 use std::time::Duration;
+use usage::UsageApi;
 
 pub use error::Problem;
+pub use metrics::{metrics_routes, MetricsRoute};
 pub use server::{serve, ConnectionLimits};
 
 /// The URL the spec names as its server: the default listen address, fixed
@@ -99,12 +103,14 @@ enum ApiTags {
     Runs,
     /// Liveness.
     Health,
+    /// What each app spent.
+    Usage,
 }
 
-type Apis = (SessionsApi, RunApi, HealthApi);
+type Apis = (SessionsApi, RunApi, HealthApi, UsageApi);
 
 fn service() -> OpenApiService<Apis, ()> {
-    OpenApiService::new((SessionsApi, RunApi, HealthApi), "clawdforge", env!("CARGO_PKG_VERSION"))
+    OpenApiService::new((SessionsApi, RunApi, HealthApi, UsageApi), "clawdforge", env!("CARGO_PKG_VERSION"))
         .description(
             "Self-hosted gateway for driving AI coding agents over HTTP. Every error is \
              `{ok: false, code, error}` with a stable `code`, except the v0.1 `/run` 502/504 answers.",
@@ -115,15 +121,35 @@ fn service() -> OpenApiService<Apis, ()> {
 /// Every route of the API, ready to serve: the operations, `/openapi.yaml`,
 /// `/openapi.json` and `/docs` (Swagger UI), with body limit, JSON errors and request logging.
 pub fn api_routes(state: HttpState, cfg: HttpConfig) -> impl Endpoint<Output = Response> {
+    api_routes_with_metrics(state, cfg, None)
+}
+
+/// [`api_routes`], each request also counted and timed in `metrics`, and
+/// `GET /metrics` served behind its token when one is configured.
+pub fn api_routes_with_metrics(
+    state: HttpState,
+    cfg: HttpConfig,
+    metrics: Option<MetricsRoute>,
+) -> impl Endpoint<Output = Response> {
     let service = service();
     let spec = ServedSpec::new(state.runs.policy().max_timeout.as_secs());
-    let allow =
-        AllowTable::from_spec(&service.spec(), &[("/openapi.yaml", "GET"), ("/openapi.json", "GET"), ("/docs", "GET")]);
-    Route::new()
-        .at("/openapi.yaml", spec.yaml)
-        .at("/openapi.json", spec.json)
-        .nest("/docs", service.swagger_ui())
+    let allow = AllowTable::from_spec(
+        &service.spec(),
+        &[("/openapi.yaml", "GET"), ("/openapi.json", "GET"), ("/docs", "GET"), ("/metrics", "GET")],
+    );
+    let mut routes =
+        Route::new().at("/openapi.yaml", spec.yaml).at("/openapi.json", spec.json).nest("/docs", service.swagger_ui());
+    if let Some(MetricsRoute { metrics, token: Some(token) }) = &metrics {
+        let guarded = metrics::GuardedMetrics {
+            metrics: metrics.clone(),
+            sessions: state.sessions.clone(),
+            token: token.clone(),
+        };
+        routes = routes.at("/metrics", poem::get(guarded));
+    }
+    routes
         .nest("/", service)
+        .with(metrics::OperationTap)
         .with(BodyLimit::new(cfg.max_body_bytes, cfg.body_timeout))
         .with(EarlyAuth)
         .catch_all_error(rejection::render)
@@ -132,6 +158,7 @@ pub fn api_routes(state: HttpState, cfg: HttpConfig) -> impl Endpoint<Output = R
         // A bug must still answer in the error shape, not drop the connection.
         .with(CatchPanic::new().with_handler(|_| Problem::internal("a handler panicked")))
         .with(AllowHeader(Arc::new(allow)))
+        .with(metrics::RequestMetrics(metrics.map(|m| m.metrics)))
         .with(RequestLog)
 }
 

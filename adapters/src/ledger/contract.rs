@@ -6,6 +6,7 @@
 use clawdforge_domain::model::{
     Admission, AgentName, AppName, AppRecord, AuditEvent, AuditKind, Caps, CloseReason, FeedEvent, FeedKind,
     ListCursor, ListQuery, Meta, RunRecord, Session, SessionId, SessionState, StatusFilter, Timestamp, TokenHash, Turn,
+    Usage, UsageTotals, UsageWindow,
 };
 use clawdforge_domain::ports::Ledger;
 use clawdforge_domain::LedgerError;
@@ -59,6 +60,7 @@ macro_rules! ledger_contract_tests {
             the_last_feed_seq_is_zero_until_events_are_appended,
             feed_events_for_an_unknown_session_are_refused,
             purging_a_session_deletes_its_feed,
+            usage_sums_the_apps_own_sessions_turns_and_runs_in_the_window,
         ]);
     };
     (@expand $module:ident, $factory:expr, [$($test:ident),* $(,)?]) => {
@@ -121,6 +123,12 @@ fn turn(index: u32, started_ms: i64, duration_ms: u64) -> Turn {
         ],
         started_at: ms(started_ms),
         duration_ms,
+        // Varied, with a gap, so every column is seen to round-trip.
+        usage: Usage {
+            cost_usd: Some(0.25 * f64::from(index)),
+            input_tokens: Some(100 * u64::from(index)),
+            output_tokens: (index % 2 == 1).then_some(7),
+        },
     }
 }
 
@@ -529,7 +537,7 @@ pub(crate) async fn runs_are_recorded(l: L) {
         stop_reason: Some("end_turn".into()),
         duration_ms: 1_234,
         error: None,
-        cost_usd: Some(0.0123),
+        usage: Usage { cost_usd: Some(0.0123), input_tokens: Some(10), output_tokens: Some(3) },
         at: ms(5_000),
     };
     let failed = RunRecord {
@@ -537,7 +545,7 @@ pub(crate) async fn runs_are_recorded(l: L) {
         ok: false,
         stop_reason: Some("timeout".into()),
         error: Some("claude timed out".into()),
-        cost_usd: None,
+        usage: Usage::default(),
         ..ok.clone()
     };
     assert_eq!(l.record_run(&ok).await, Ok(()));
@@ -600,4 +608,65 @@ pub(crate) async fn purging_a_session_deletes_its_feed(l: L) {
     assert_eq!(l.purge_closed(ms(6_000)).await.expect("purge").len(), 1);
     assert!(l.feed_after(&sid(1), 0, 10).await.expect("read").is_empty());
     assert_eq!(l.last_feed_seq(&sid(1)).await.expect("last"), 0);
+}
+
+pub(crate) async fn usage_sums_the_apps_own_sessions_turns_and_runs_in_the_window(l: L) {
+    // App a: sessions at 1 000, 2 000 and 9 000 ms; app b: one at 2 000 ms.
+    for (n, owner, at) in [(1, "a", 1_000), (2, "a", 2_000), (3, "a", 9_000), (4, "b", 2_000)] {
+        create(&l, &session(n, owner, at)).await;
+    }
+    // Turns of a: 1 and 2 on session 1 (started 1 500, 3 000), 1 on session 3 (9 500).
+    l.record_turn(&sid(1), &turn(1, 1_500, 40), &event(AuditKind::Turn, 0)).await.expect("turn");
+    l.record_turn(&sid(1), &turn(2, 3_000, 60), &event(AuditKind::Turn, 0)).await.expect("turn");
+    l.record_turn(&sid(3), &turn(1, 9_500, 5), &event(AuditKind::Turn, 0)).await.expect("turn");
+    l.record_turn(&sid(4), &turn(3, 2_500, 999), &event(AuditKind::Turn, 0)).await.expect("b's turn");
+    let run = |owner: &str, at: i64, cost: Option<f64>| RunRecord {
+        app: app(owner),
+        model: None,
+        ok: cost.is_some(),
+        stop_reason: None,
+        duration_ms: 1_000,
+        error: None,
+        usage: Usage { cost_usd: cost, input_tokens: cost.map(|_| 50), output_tokens: cost.map(|_| 5) },
+        at: ms(at),
+    };
+    for r in [run("a", 2_500, Some(1.5)), run("a", 2_600, None), run("a", 8_000, Some(3.0)), run("b", 2_500, Some(9.0))]
+    {
+        l.record_run(&r).await.expect("run");
+    }
+
+    let window = |since: i64, until: Option<i64>| UsageWindow { since: ms(since), until: until.map(ms) };
+    let everything = l.usage(&app("a"), window(0, None)).await.expect("usage");
+    assert_eq!(
+        everything,
+        UsageTotals {
+            sessions_created: 3,
+            turns: 3,
+            turn_ms: 105,
+            runs: 3,
+            run_ms: 3_000,
+            cost_usd: 0.25 + 0.5 + 0.25 + 1.5 + 3.0,
+            input_tokens: 100 + 200 + 100 + 50 + 50,
+            output_tokens: 7 + 7 + 5 + 5,
+        }
+    );
+    // [2 000, 9 000): session 2; turn 2 of session 1; the runs at 2 500 and 2 600 and 8 000.
+    let middle = l.usage(&app("a"), window(2_000, Some(9_000))).await.expect("usage");
+    assert_eq!(
+        middle,
+        UsageTotals {
+            sessions_created: 1,
+            turns: 1,
+            turn_ms: 60,
+            runs: 3,
+            run_ms: 3_000,
+            cost_usd: 0.5 + 1.5 + 3.0,
+            input_tokens: 200 + 50 + 50,
+            output_tokens: 5 + 5,
+        }
+    );
+    let none = l.usage(&app("nobody"), window(0, None)).await.expect("usage");
+    assert_eq!(none, UsageTotals::default());
+    let b = l.usage(&app("b"), window(0, None)).await.expect("usage");
+    assert_eq!((b.sessions_created, b.turns, b.turn_ms, b.runs, b.cost_usd), (1, 1, 999, 1, 0.75 + 9.0));
 }

@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use clawdforge_domain::model::{
     Admission, AppName, AppRecord, AuditEvent, Caps, CloseReason, FeedEvent, ListQuery, RunRecord, Session, SessionId,
-    SessionState, Timestamp, TokenHash, Turn,
+    SessionState, Timestamp, TokenHash, Turn, UsageTotals, UsageWindow,
 };
 use clawdforge_domain::ports::Ledger;
 use clawdforge_domain::LedgerError;
@@ -261,5 +261,29 @@ impl Ledger for MemoryLedger {
 
     async fn last_feed_seq(&self, id: &SessionId) -> Result<u64, LedgerError> {
         Ok(self.lock()?.feed.get(id).and_then(|f| f.keys().next_back().copied()).unwrap_or(0))
+    }
+
+    async fn usage(&self, app: &AppName, window: UsageWindow) -> Result<UsageTotals, LedgerError> {
+        let s = self.lock()?;
+        let mut totals = UsageTotals::default();
+        for (_, id) in s.by_app.get(app).into_iter().flatten() {
+            let Some(session) = s.sessions.get(id) else { continue };
+            if window.contains(session.created_at) {
+                totals.sessions_created += 1;
+            }
+            for turn in s.turns.get(id).into_iter().flat_map(BTreeMap::values) {
+                if window.contains(turn.started_at) {
+                    totals.turns += 1;
+                    totals.turn_ms = totals.turn_ms.saturating_add(turn.duration_ms);
+                    totals.add_usage(&turn.usage);
+                }
+            }
+        }
+        for run in s.runs.iter().filter(|r| &r.app == app && window.contains(r.at)) {
+            totals.runs += 1;
+            totals.run_ms = totals.run_ms.saturating_add(run.duration_ms);
+            totals.add_usage(&run.usage);
+        }
+        Ok(totals)
     }
 }

@@ -3,3 +3,4 @@
 pub mod acp;
 pub mod acpx;
 pub mod noop;
+pub(crate) mod usage;

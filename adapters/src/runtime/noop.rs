@@ -25,7 +25,13 @@ impl AgentRuntime for NoopRuntime {
         _: Duration,
         _: Arc<dyn TurnSink>,
     ) -> Result<TurnOutput, RuntimeError> {
-        Ok(TurnOutput { stop_reason: "end_turn".into(), events: Vec::new(), text: String::new(), notices: Vec::new() })
+        Ok(TurnOutput {
+            stop_reason: "end_turn".into(),
+            events: Vec::new(),
+            text: String::new(),
+            notices: Vec::new(),
+            usage: Default::default(),
+        })
     }
 
     async fn cancel(&self, _: &AgentSession) -> Result<bool, RuntimeError> {

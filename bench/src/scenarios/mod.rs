@@ -3,6 +3,7 @@
 mod control_plane;
 mod memory;
 mod one_shot;
+mod read_path;
 mod runtimes;
 mod streaming;
 mod turns;
@@ -14,6 +15,10 @@ pub use control_plane::Ledgers;
 /// Runs every scenario (or the one `only` names); with `--ledger postgres`,
 /// only the control-plane table, on SQLite and Postgres side by side.
 pub async fn all(quick: bool, only: Option<&str>, ledgers: Ledgers) -> Result<(), String> {
+    const TABLES: [&str; 7] = ["control-plane", "read-path", "turns", "runtimes", "streaming", "one-shot", "memory"];
+    if let Some(name) = only.filter(|n| !TABLES.contains(n)) {
+        return Err(format!("--only takes one of {}, not {name:?}", TABLES.join(", ")));
+    }
     let on = |name: &str| only.is_none_or(|o| o == name);
     println!(
         "clawdforge benchmarks{} — every row against its baseline from this run\n",
@@ -24,6 +29,9 @@ pub async fn all(quick: bool, only: Option<&str>, ledgers: Ledgers) -> Result<()
     }
     if ledgers == Ledgers::Postgres {
         return Ok(());
+    }
+    if on("read-path") {
+        read_path::run(quick).await?;
     }
     if on("turns") {
         turns::run(quick).await?;
@@ -58,6 +66,36 @@ pub async fn post_json(
     let resp = client.post(url).header("authorization", auth).json(body).send().await.map_err(|e| e.to_string())?;
     let resp = resp.error_for_status().map_err(|e| e.to_string())?;
     resp.json().await.map_err(|e| e.to_string())
+}
+
+/// A control-plane row: [`row`] plus the CPU each request cost the server
+/// and the baseline server (µs per request, which a busy neighbour skews far
+/// less than a rate).
+pub fn cpu_row(name: &str, s: &Summary, base: &Summary, cpu_us: f64, base_cpu_us: f64) {
+    println!(
+        "| {name:<36} | {:>9.0} | {:>8} | {:>8} | {:>9.0} | {:>6.2} | {:>6} | {:>7.0} | {:>7.0} |",
+        s.rate,
+        ms(s.p50),
+        ms(s.p99),
+        base.rate,
+        if base.rate > 0.0 { s.rate / base.rate } else { 0.0 },
+        s.errors,
+        cpu_us,
+        base_cpu_us,
+    );
+}
+
+/// The header of a table of [`cpu_row`]s.
+pub fn cpu_header(title: &str, baseline: &str) {
+    println!("{title} (baseline: {baseline})\n");
+    println!(
+        "| {:<36} | {:>9} | {:>8} | {:>8} | {:>9} | {:>6} | {:>6} | {:>7} | {:>7} |",
+        "operation", "ops/s", "p50 ms", "p99 ms", "base/s", "ratio", "errors", "cpu µs", "base µs"
+    );
+    println!(
+        "|{:-<38}|{:-<11}|{:-<10}|{:-<10}|{:-<11}|{:-<8}|{:-<8}|{:-<9}|{:-<9}|",
+        "", "", "", "", "", "", "", "", ""
+    );
 }
 
 /// One row: `name`, then rate, p50 and p99 of the measured and of the baseline series.

@@ -11,6 +11,7 @@ mod run;
 mod session;
 mod time;
 mod turn;
+mod usage;
 
 pub use app::{ApiToken, AppRecord, TokenHash};
 pub use audit::{AuditEvent, AuditKind};
@@ -24,3 +25,4 @@ pub use session::{Admission, Caps, CloseOutcome, CloseReason, Session, SessionSt
 pub use time::Timestamp;
 pub(crate) use turn::path_is_allowed;
 pub use turn::{Prompt, RuntimeNotice, Turn, TurnInput, TurnOutput};
+pub use usage::{Usage, UsageTotals, UsageWindow};

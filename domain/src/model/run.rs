@@ -1,4 +1,4 @@
-use super::{AppName, Prompt, Timestamp};
+use super::{AppName, Prompt, Timestamp, Usage};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -28,8 +28,8 @@ pub enum RunOutcome {
         stop_reason: Option<String>,
         /// Wall time.
         duration_ms: u64,
-        /// Cost in USD, when reported.
-        cost_usd: Option<f64>,
+        /// Cost and tokens, where reported.
+        usage: Usage,
     },
     /// Claude failed: non-zero exit, `is_error`, or output that is not the expected JSON.
     Failed {
@@ -75,6 +75,14 @@ impl RunOutcome {
         }
     }
 
+    /// Cost and tokens, where reported (only a completed run reports them).
+    pub fn usage(&self) -> Usage {
+        match self {
+            RunOutcome::Completed { usage, .. } => *usage,
+            _ => Usage::default(),
+        }
+    }
+
     /// The error sentence, for failures.
     pub fn error(&self) -> Option<String> {
         match self {
@@ -100,8 +108,8 @@ pub struct RunRecord {
     pub duration_ms: u64,
     /// The error, for failures.
     pub error: Option<String>,
-    /// Cost in USD, when reported.
-    pub cost_usd: Option<f64>,
+    /// Cost and tokens, where reported.
+    pub usage: Usage,
     /// When it finished.
     pub at: Timestamp,
 }

@@ -1,4 +1,4 @@
-use super::Timestamp;
+use super::{Timestamp, Usage};
 use serde_json::Value;
 use std::path::{Component, Path};
 
@@ -94,6 +94,8 @@ pub struct TurnOutput {
     pub text: String,
     /// What the runtime saw during the turn that the audit trail records.
     pub notices: Vec<RuntimeNotice>,
+    /// What the agent reported the turn cost, where it did.
+    pub usage: Usage,
 }
 
 /// Something a runtime saw during a turn that the core audits.
@@ -131,6 +133,8 @@ pub struct Turn {
     pub started_at: Timestamp,
     /// How long it took.
     pub duration_ms: u64,
+    /// What the agent reported it cost.
+    pub usage: Usage,
 }
 
 impl Turn {

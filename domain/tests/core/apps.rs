@@ -1,5 +1,5 @@
 use crate::support::{app, CountingIds, TestClock};
-use clawdforge_domain::model::{ApiToken, AppRecord, Timestamp, TokenHash};
+use clawdforge_domain::model::{ApiToken, AppRecord, Timestamp, TokenHash, UsageTotals, UsageWindow};
 use clawdforge_domain::ports::MockLedger;
 use clawdforge_domain::{Apps, Error, LedgerError};
 use std::sync::Arc;
@@ -106,4 +106,39 @@ async fn the_default_app_is_created_only_on_an_empty_ledger() {
     used.expect_list_apps().returning(|| Ok(vec![record("a", "t", false)]));
     used.expect_insert_app().never();
     assert!(apps(used).ensure_default().await.expect("ok").is_none());
+}
+
+#[tokio::test]
+async fn usage_asks_the_ledger_for_the_callers_window_in_milliseconds() {
+    let mut ledger = MockLedger::new();
+    ledger
+        .expect_usage()
+        .withf(|a, w| {
+            a == &app("a")
+                && *w == UsageWindow { since: Timestamp::from_secs(10), until: Some(Timestamp::from_secs(20)) }
+        })
+        .times(1)
+        .returning(|_, _| Ok(UsageTotals { turns: 2, ..UsageTotals::default() }));
+    ledger
+        .expect_usage()
+        .withf(|_, w| *w == UsageWindow { since: Timestamp::from_secs(0), until: None })
+        .times(1)
+        .returning(|_, _| Ok(UsageTotals::default()));
+    let apps = apps(ledger);
+    assert_eq!(apps.usage(&app("a"), Some(10), Some(20)).await.map(|t| t.turns), Ok(2));
+    assert_eq!(apps.usage(&app("a"), None, None).await, Ok(UsageTotals::default()));
+}
+
+#[tokio::test]
+async fn a_window_that_ends_before_it_starts_or_overflows_is_refused() {
+    let apps = apps(MockLedger::new());
+    assert!(
+        matches!(apps.usage(&app("a"), Some(20), Some(10)).await, Err(Error::Invalid { field, .. }) if field == "until")
+    );
+    assert!(
+        matches!(apps.usage(&app("a"), Some(u64::MAX), None).await, Err(Error::Invalid { field, .. }) if field == "since")
+    );
+    assert!(
+        matches!(apps.usage(&app("a"), None, Some(u64::MAX)).await, Err(Error::Invalid { field, .. }) if field == "until")
+    );
 }

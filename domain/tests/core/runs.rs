@@ -1,5 +1,5 @@
 use crate::support::{app, TestClock};
-use clawdforge_domain::model::RunOutcome;
+use clawdforge_domain::model::{RunOutcome, Usage};
 use clawdforge_domain::ports::{MockLedger, MockOneShotRunner};
 use clawdforge_domain::runs::{RunInput, RunPolicy, Runs};
 use clawdforge_domain::{Error, LedgerError};
@@ -35,7 +35,7 @@ async fn a_run_is_recorded_with_its_outcome_and_never_its_prompt() {
             result: json!({"hello": "world"}),
             stop_reason: Some("end_turn".into()),
             duration_ms: 42,
-            cost_usd: Some(0.01),
+            usage: Usage { cost_usd: Some(0.01), input_tokens: Some(12), output_tokens: Some(3) },
         });
     let mut ledger = MockLedger::new();
     ledger
@@ -47,6 +47,7 @@ async fn a_run_is_recorded_with_its_outcome_and_never_its_prompt() {
                 && r.duration_ms == 42
                 && r.stop_reason.as_deref() == Some("end_turn")
                 && r.error.is_none()
+                && r.usage == Usage { cost_usd: Some(0.01), input_tokens: Some(12), output_tokens: Some(3) }
                 && !format!("{r:?}").contains("say hi")
         })
         .times(1)

@@ -2,7 +2,7 @@ use crate::support::{app, open_session, sid, CountingIds, TestClock};
 use clawdforge_domain::error::{Error, RuntimeError};
 use clawdforge_domain::model::{
     Admission, AgentName, AuditKind, CloseOutcome, CloseReason, ListCursor, RuntimeNotice, Session, StatusFilter,
-    Timestamp, TurnOutput,
+    Timestamp, TurnOutput, Usage,
 };
 use clawdforge_domain::policy::SessionPolicy;
 use clawdforge_domain::ports::{AgentRuntime, AgentSession, Ledger, MockAgentRuntime, MockLedger, TurnSink};
@@ -60,6 +60,7 @@ fn echo_output(text: &str) -> TurnOutput {
         events: vec![json!({"method": "session/update"})],
         text: text.into(),
         notices: Vec::new(),
+        usage: Usage { cost_usd: Some(0.02), input_tokens: Some(9), output_tokens: None },
     }
 }
 
@@ -269,6 +270,7 @@ async fn a_completed_turn_gets_the_next_index_and_is_recorded_with_a_turn_event(
                 && turn.index == 3
                 && turn.prompt == "hi"
                 && turn.text == "echo: hi"
+                && turn.usage == Usage { cost_usd: Some(0.02), input_tokens: Some(9), output_tokens: None }
                 && ev.kind == AuditKind::Turn
         })
         .times(1)

@@ -8,6 +8,7 @@ mod disk;
 mod errors;
 mod files;
 mod lifecycle;
+mod observability;
 mod operations;
 mod output;
 mod postgres;

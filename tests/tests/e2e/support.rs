@@ -120,6 +120,8 @@ pub struct Server {
     /// The token of app `default` when this start created it.
     pub token: Option<String>,
     pub stderr: Arc<Mutex<String>>,
+    /// The stdout lines printed before the `listening on` line.
+    pub banner: Vec<String>,
     http: reqwest::Client,
 }
 
@@ -155,11 +157,15 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut token = None;
         let mut expect_token = false;
+        let mut banner = Vec::new();
         let base = loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let line = rx
                 .recv_timeout(left)
                 .unwrap_or_else(|_| panic!("server did not start; stderr:\n{}", stderr_log.lock().expect("lock")));
+            if !line.contains("listening on ") {
+                banner.push(line.clone());
+            }
             if expect_token {
                 token = Some(line.trim().to_owned());
                 expect_token = false;
@@ -170,7 +176,7 @@ impl Server {
             }
         };
         let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
-        Server { child, base, token, stderr: stderr_log, http }
+        Server { child, base, token, stderr: stderr_log, banner, http }
     }
 
     /// The default app's token (this start must have created it).

@@ -10,6 +10,7 @@ mod run;
 mod session;
 mod stream;
 mod turn;
+mod usage;
 
 pub use error::{ErrorBody, ErrorCode};
 pub use event::SessionEventList;
@@ -23,3 +24,4 @@ pub use stream::{
     TurnStreamEvent,
 };
 pub use turn::{TurnList, TurnRequestBody, TurnResult};
+pub use usage::UsageReport;

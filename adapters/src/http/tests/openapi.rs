@@ -83,6 +83,7 @@ fn every_operation_has_an_id_a_tag_and_its_documented_errors() {
             "closeSession",
             "createSession",
             "getSession",
+            "getUsage",
             "health",
             "listSessionEvents",
             "listSessions",
@@ -121,6 +122,7 @@ fn each_operation_lists_the_errors_it_can_return() {
     assert_eq!(statuses("/sessions/{session_id}", "get"), ["200", "401", "404", "500", "503"]);
     assert_eq!(statuses("/sessions", "get"), ["200", "401", "422", "500", "503"]);
     assert_eq!(statuses("/run", "post"), ["200", "400", "401", "413", "422", "429", "500", "502", "503", "504"]);
+    assert_eq!(statuses("/usage", "get"), ["200", "401", "422", "500", "503"]);
     let pool_full = &spec["paths"]["/sessions"]["post"]["responses"]["503"];
     assert!(pool_full["headers"]["Retry-After"].is_object());
     let run_failed = &spec["paths"]["/run"]["post"]["responses"]["502"];

@@ -15,8 +15,12 @@ async fn run_keeps_the_v0_1_success_shape_exactly() {
 
 #[tokio::test]
 async fn run_shows_a_missing_stop_reason_and_a_text_result_as_given() {
-    let outcome =
-        RunOutcome::Completed { result: json!("plain text"), stop_reason: None, duration_ms: 5, cost_usd: Some(0.01) };
+    let outcome = RunOutcome::Completed {
+        result: json!("plain text"),
+        stop_reason: None,
+        duration_ms: 5,
+        usage: Default::default(),
+    };
     let api = TestApi::builder().run_outcome(outcome).build().await;
     let body = api.run(&api.alpha, json!({"prompt": "x"})).await.ok();
     assert_eq!(body, json!({"ok": true, "result": "plain text", "duration_ms": 5, "stop_reason": null}));

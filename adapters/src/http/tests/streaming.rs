@@ -72,7 +72,7 @@ impl AgentRuntime for Scripted {
         sink.update(&done);
         events.push(done);
         let text = events.iter().filter_map(|e| e.pointer("/params/update/content/text")?.as_str()).collect();
-        Ok(TurnOutput { stop_reason: "end_turn".into(), events, text, notices: Vec::new() })
+        Ok(TurnOutput { stop_reason: "end_turn".into(), events, text, notices: Vec::new(), usage: Default::default() })
     }
 
     async fn cancel(&self, _: &AgentSession) -> Result<bool, RuntimeError> {

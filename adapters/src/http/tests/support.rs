@@ -122,6 +122,7 @@ pub fn turn_saying(text: &str) -> TurnOutput {
         ],
         text: text.into(),
         notices: Vec::new(),
+        usage: Default::default(),
     }
 }
 
@@ -154,7 +155,7 @@ impl Default for ApiBuilder {
                 result: json!({"hello": "world"}),
                 stop_reason: Some("end_turn".into()),
                 duration_ms: 123,
-                cost_usd: None,
+                usage: Default::default(),
             },
             hold: None,
             runtime: None,

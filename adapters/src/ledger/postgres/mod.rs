@@ -15,13 +15,14 @@ mod sessions;
 #[cfg(test)]
 mod tests;
 pub mod throwaway;
+mod usage;
 
 pub use open::{redact, PgOpenError};
 
 use async_trait::async_trait;
 use clawdforge_domain::model::{
     Admission, AppName, AppRecord, AuditEvent, Caps, CloseReason, FeedEvent, ListQuery, RunRecord, Session, SessionId,
-    Timestamp, TokenHash, Turn,
+    Timestamp, TokenHash, Turn, UsageTotals, UsageWindow,
 };
 use clawdforge_domain::ports::Ledger;
 use clawdforge_domain::LedgerError;
@@ -229,5 +230,10 @@ impl Ledger for PgLedger {
     async fn last_feed_seq(&self, id: &SessionId) -> Result<u64, LedgerError> {
         let id = id.clone();
         self.run(move |c| feed::last_seq(c, &id)).await
+    }
+
+    async fn usage(&self, app: &AppName, window: UsageWindow) -> Result<UsageTotals, LedgerError> {
+        let app = app.clone();
+        self.run(move |c| usage::totals(c, &app, window)).await
     }
 }

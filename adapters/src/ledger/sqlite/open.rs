@@ -49,6 +49,40 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Pragmas {
     }
 }
 
+/// How many connections serve point reads on the async workers (see
+/// `SqliteLedger::read`): one per core is all that can run at once.
+pub(super) const READERS: u32 = 4;
+
+/// Reader connections never wait: a lock they cannot take at once (a WAL
+/// recovery, say) is `SQLITE_BUSY` at once, and the read goes to the blocking
+/// pool instead. `query_only` makes a write through them an error, not a stall.
+const READER_PRAGMAS: &str = "PRAGMA busy_timeout = 0; PRAGMA query_only = 1; PRAGMA foreign_keys = ON;";
+
+/// The reader connections' settings (per connection in SQLite).
+#[derive(Debug)]
+struct ReaderPragmas;
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for ReaderPragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(READER_PRAGMAS).map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// The pool of reader connections, on a file `open_pool` has already
+/// migrated. Every connection is opened here, before the first request, so a
+/// checkout on an async worker never waits for one to be established.
+pub(super) fn open_readers(path: &Path) -> Result<SqlitePool, LedgerOpenError> {
+    let url = path.to_str().ok_or_else(|| LedgerOpenError::new(path, "its path is not valid UTF-8"))?;
+    Pool::builder()
+        .max_size(READERS)
+        .min_idle(Some(READERS))
+        .connection_timeout(Duration::from_secs(10))
+        .test_on_check_out(false)
+        .connection_customizer(Box::new(ReaderPragmas))
+        .build(ConnectionManager::new(url))
+        .map_err(|e| LedgerOpenError::new(path, format!("no reader connections could be opened ({e})")))
+}
+
 /// Checks the file, migrates it, and starts the pool; nothing is served before
 /// the schema is current.
 pub(super) fn open_pool(path: &Path) -> Result<SqlitePool, LedgerOpenError> {

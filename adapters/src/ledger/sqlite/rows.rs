@@ -4,7 +4,7 @@
 use super::schema::{apps, runs, session_events, sessions, turns};
 use clawdforge_domain::model::{
     AgentName, AppName, AppRecord, AuditEvent, AuditKind, CloseReason, Meta, RunRecord, Session, SessionId,
-    SessionState, Timestamp, TokenHash, Turn,
+    SessionState, Timestamp, TokenHash, Turn, Usage,
 };
 use clawdforge_domain::LedgerError;
 use diesel::prelude::*;
@@ -145,6 +145,9 @@ pub(in crate::ledger) struct TurnRow {
     events: String,
     started_at: i64,
     duration_ms: i64,
+    cost_usd: Option<f64>,
+    input_tokens: Option<i64>,
+    output_tokens: Option<i64>,
 }
 
 impl TurnRow {
@@ -158,6 +161,11 @@ impl TurnRow {
             events: from_json("turns.events", &self.events)?,
             started_at: Timestamp::from_millis(self.started_at),
             duration_ms: to_u64("turns.duration_ms", self.duration_ms)?,
+            usage: Usage {
+                cost_usd: self.cost_usd,
+                input_tokens: self.input_tokens.map(|n| to_u64("turns.input_tokens", n)).transpose()?,
+                output_tokens: self.output_tokens.map(|n| to_u64("turns.output_tokens", n)).transpose()?,
+            },
         })
     }
 }
@@ -174,6 +182,9 @@ pub(in crate::ledger) struct NewTurnRow<'a> {
     events: String,
     started_at: i64,
     duration_ms: i64,
+    cost_usd: Option<f64>,
+    input_tokens: Option<i64>,
+    output_tokens: Option<i64>,
 }
 
 impl<'a> NewTurnRow<'a> {
@@ -188,6 +199,9 @@ impl<'a> NewTurnRow<'a> {
             events: to_json(&t.events)?,
             started_at: t.started_at.as_millis(),
             duration_ms: to_i64(t.duration_ms),
+            cost_usd: t.usage.cost_usd,
+            input_tokens: t.usage.input_tokens.map(to_i64),
+            output_tokens: t.usage.output_tokens.map(to_i64),
         })
     }
 }
@@ -237,6 +251,8 @@ pub(in crate::ledger) struct NewRunRow<'a> {
     error: Option<&'a str>,
     cost_usd: Option<f64>,
     at: i64,
+    input_tokens: Option<i64>,
+    output_tokens: Option<i64>,
 }
 
 impl<'a> NewRunRow<'a> {
@@ -248,8 +264,10 @@ impl<'a> NewRunRow<'a> {
             stop_reason: r.stop_reason.as_deref(),
             duration_ms: to_i64(r.duration_ms),
             error: r.error.as_deref(),
-            cost_usd: r.cost_usd,
+            cost_usd: r.usage.cost_usd,
             at: r.at.as_millis(),
+            input_tokens: r.usage.input_tokens.map(to_i64),
+            output_tokens: r.usage.output_tokens.map(to_i64),
         }
     }
 }

@@ -35,6 +35,9 @@ diesel::table! {
         events -> Text,
         started_at -> BigInt,
         duration_ms -> BigInt,
+        cost_usd -> Nullable<Double>,
+        input_tokens -> Nullable<BigInt>,
+        output_tokens -> Nullable<BigInt>,
     }
 }
 
@@ -59,6 +62,8 @@ diesel::table! {
         error -> Nullable<Text>,
         cost_usd -> Nullable<Double>,
         at -> BigInt,
+        input_tokens -> Nullable<BigInt>,
+        output_tokens -> Nullable<BigInt>,
     }
 }
 

@@ -1,7 +1,7 @@
 //! What `claude -p --output-format json` printed, as a run's outcome. Pure.
 
 use super::result_text::result_value;
-use clawdforge_domain::model::RunOutcome;
+use clawdforge_domain::model::{RunOutcome, Usage};
 use serde_json::Value;
 
 /// How a finished `claude` process ended, as the parsing needs it.
@@ -56,17 +56,29 @@ pub(crate) fn outcome(done: Finished) -> RunOutcome {
             fail(format!("claude reported an error ({subtype}): {detail}"))
         }
         (Some(0), Some(r)) => match str_field(&r, "result") {
-            Some(text) => RunOutcome::Completed {
-                result: result_value(text),
-                stop_reason,
-                duration_ms,
-                cost_usd: r.get("total_cost_usd").and_then(Value::as_f64),
-            },
+            Some(text) => {
+                RunOutcome::Completed { result: result_value(text), stop_reason, duration_ms, usage: usage(&r) }
+            }
             None => fail("claude's result JSON has no result text".to_owned()),
         },
         (Some(0), None) => fail("claude printed no result JSON".to_owned()),
         (Some(c), _) => fail(format!("claude exited with status {c}")),
         (None, _) => fail("claude was killed by a signal".to_owned()),
+    }
+}
+
+/// `total_cost_usd` and `usage` of claude's result. Input tokens count
+/// everything the model read: fresh input plus cache writes and cache reads.
+fn usage(r: &Value) -> Usage {
+    let tokens = |key: &str| r.pointer(&format!("/usage/{key}")).and_then(Value::as_u64);
+    let input = ["input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"]
+        .iter()
+        .filter_map(|k| tokens(k))
+        .reduce(u64::saturating_add);
+    Usage {
+        cost_usd: r.get("total_cost_usd").and_then(Value::as_f64).filter(|c| c.is_finite() && *c >= 0.0),
+        input_tokens: input,
+        output_tokens: tokens("output_tokens"),
     }
 }
 

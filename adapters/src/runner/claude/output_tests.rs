@@ -20,7 +20,7 @@ fn a_successful_run_gives_the_parsed_result_stop_reason_and_cost() {
             result: json!({"x": 1}),
             stop_reason: Some("end_turn".into()),
             duration_ms: 7,
-            cost_usd: Some(0.25)
+            usage: Usage { cost_usd: Some(0.25), input_tokens: None, output_tokens: None }
         }
     );
 }
@@ -30,7 +30,7 @@ fn plain_text_stays_a_string_and_missing_fields_are_none() {
     let line = json!({"type":"result","is_error":false,"result":"hello"}).to_string();
     assert_eq!(
         outcome(finished(Some(0), &line)),
-        RunOutcome::Completed { result: json!("hello"), stop_reason: None, duration_ms: 7, cost_usd: None }
+        RunOutcome::Completed { result: json!("hello"), stop_reason: None, duration_ms: 7, usage: Usage::default() }
     );
 }
 
@@ -82,4 +82,19 @@ fn output_that_is_not_the_expected_json_fails() {
 #[test]
 fn a_killed_process_fails() {
     assert_eq!(outcome(finished(None, "")).error().as_deref(), Some("claude was killed by a signal"));
+}
+
+#[test]
+fn claude_reports_cost_and_tokens_and_input_counts_the_cache_too() {
+    let line = json!({"type":"result","is_error":false,"result":"ok","total_cost_usd":0.5,
+        "usage":{"input_tokens":10,"cache_creation_input_tokens":100,"cache_read_input_tokens":1000,"output_tokens":42}})
+    .to_string();
+    assert_eq!(
+        outcome(finished(Some(0), &line)).usage(),
+        Usage { cost_usd: Some(0.5), input_tokens: Some(1110), output_tokens: Some(42) }
+    );
+    let odd =
+        json!({"type":"result","is_error":false,"result":"ok","total_cost_usd":"free","usage":{"output_tokens":-1}})
+            .to_string();
+    assert_eq!(outcome(finished(Some(0), &odd)).usage(), Usage::default());
 }

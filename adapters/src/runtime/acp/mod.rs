@@ -538,5 +538,6 @@ fn output(stop_reason: String, state: TurnState, restarted: bool) -> TurnOutput 
         notices.push(RuntimeNotice::AgentRestarted);
     }
     notices.extend(state.notices);
-    TurnOutput { stop_reason, events: state.events, text: state.text, notices }
+    let usage = crate::runtime::usage::from_events(&state.events);
+    TurnOutput { stop_reason, events: state.events, text: state.text, notices, usage }
 }

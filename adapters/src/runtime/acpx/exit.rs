@@ -82,7 +82,13 @@ mod tests {
     use super::*;
 
     fn output() -> TurnOutput {
-        TurnOutput { stop_reason: "end_turn".into(), events: vec![], text: "hi".into(), notices: Vec::new() }
+        TurnOutput {
+            stop_reason: "end_turn".into(),
+            events: vec![],
+            text: "hi".into(),
+            notices: Vec::new(),
+            usage: Default::default(),
+        }
     }
 
     fn ended(code: Option<i32>, output: Option<TurnOutput>, message: Option<&str>) -> Ended {

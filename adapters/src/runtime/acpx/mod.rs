@@ -19,6 +19,7 @@ pub use builtin::{builtin_is_installed, installed_executable};
 
 pub use config::{AcpxConfig, AgentCommand, PermissionMode, UnknownPermissionMode};
 
+use crate::live::LiveProcesses;
 use crate::process::{collect, group_command, kill_group, REAP_LIMIT};
 use async_trait::async_trait;
 use clawdforge_domain::error::RuntimeError;
@@ -55,6 +56,8 @@ pub struct AcpxRuntime {
     prompts: Prompts,
     /// The most event bytes a turn may produce; past it the agent is stopped and the turn fails.
     max_turn_output: usize,
+    /// The acpx processes running now, for whoever watches.
+    live: LiveProcesses,
 }
 
 /// What a short acpx command left behind.
@@ -76,7 +79,15 @@ impl AcpxRuntime {
             background: TaskTracker::new(),
             prompts: Prompts::default(),
             max_turn_output: stream::MAX_TURN_BYTES,
+            live: LiveProcesses::default(),
         }
+    }
+
+    /// Counts the acpx processes it runs in `live` (each until it is reaped,
+    /// or for a turn until its answer).
+    pub fn with_live_processes(mut self, live: LiveProcesses) -> Self {
+        self.live = live;
+        self
     }
 
     /// Caps a turn's output (`max_turn_output_bytes`): past `bytes` of the agent's
@@ -137,6 +148,7 @@ impl AcpxRuntime {
         let mut cmd = self.command(args);
         cmd.stdin(Stdio::null());
         let child = cmd.spawn().map_err(|e| self.spawn_error(e))?;
+        let _live = self.live.enter();
         let done = collect(child, limit).await;
         if done.timed_out {
             return Err(failed(format!("acpx did not finish within {} s", limit.as_secs())));
@@ -219,6 +231,7 @@ impl AgentRuntime for AcpxRuntime {
         let opts =
             PromptOptions { permissions: self.config.permissions, timeout, queue_ttl_secs: self.config.queue_ttl_secs };
         let child = self.command(&command::prompt(target, opts)).spawn().map_err(|e| self.spawn_error(e))?;
+        let _live = self.live.enter();
         let turn::RunningTurn { pid, early, mut ended, overflow } =
             turn::start(child, message, session.id.as_str(), self.max_turn_output, sink);
         // Dropped before it is disarmed (the caller gave up), the prompt is stopped in the background.

@@ -224,12 +224,10 @@ impl TurnCollector {
         if self.overflowed {
             return None;
         }
-        Some(TurnOutput {
-            stop_reason: self.stop_reason.clone()?,
-            events: std::mem::take(&mut self.events),
-            text: std::mem::take(&mut self.text),
-            notices: Vec::new(),
-        })
+        let stop_reason = self.stop_reason.clone()?;
+        let events = std::mem::take(&mut self.events);
+        let usage = crate::runtime::usage::from_events(&events);
+        Some(TurnOutput { stop_reason, events, text: std::mem::take(&mut self.text), notices: Vec::new(), usage })
     }
 }
 

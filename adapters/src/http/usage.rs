@@ -1,0 +1,34 @@
+//! `GET /usage`: what the calling app spent; never another app's.
+
+use super::answer::Answer;
+use super::api_error::{ApiError, UsageErrors};
+use super::auth::BearerAuth;
+use super::schemas::UsageReport;
+use super::{ApiTags, HttpState};
+use poem::web::Data;
+use poem_openapi::param::Query;
+use poem_openapi::OpenApi;
+
+/// The accounting surface.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct UsageApi;
+
+#[OpenApi(tag = "ApiTags::Usage")]
+impl UsageApi {
+    /// Get usage
+    ///
+    /// The calling app's totals from `since` up to (not including) `until`.
+    #[oai(path = "/usage", method = "get", operation_id = "getUsage")]
+    async fn usage(
+        &self,
+        auth: BearerAuth,
+        state: Data<&HttpState>,
+        /// Unix seconds; the window's start (default 0).
+        since: Query<Option<u64>>,
+        /// Unix seconds; the window's end, excluded (default: no end).
+        until: Query<Option<u64>>,
+    ) -> Result<Answer<UsageReport>, ApiError<UsageErrors>> {
+        let totals = state.apps.usage(&auth.0, since.0, until.0).await?;
+        Ok(Answer(UsageReport::new(auth.0.as_str(), &totals)))
+    }
+}
