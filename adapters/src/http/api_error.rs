@@ -66,7 +66,7 @@ error_set!(
 );
 error_set!(
     /// `getUsage`: a bad window.
-    UsageErrors: 401, 422, 500
+    UsageErrors: 401, 422, 500, 503
 );
 
 /// An operation's refusal; handlers get one from a domain error with `?`.
