@@ -12,6 +12,7 @@ use super::error::Problem;
 use super::schemas::{
     CreateSessionBody, PageLimit, PermissionAnswerBody, PermissionAnswered, SessionClosed, SessionCreated,
     SessionEventList, SessionList, SessionView, StatusFilterParam, TurnCancelled, TurnList, TurnRequestBody,
+    WholeNumber,
 };
 use super::streaming::{self, Delivery, FeedAnswer, TurnAnswer};
 use super::{ApiTags, HttpConfig, HttpState};
@@ -88,16 +89,16 @@ impl SessionsApi {
         cfg: Data<&HttpConfig>,
         session_id: Path<String>,
         /// The `seq` of the last event seen (sent by EventSource on reconnect).
-        #[oai(name = "Last-Event-ID")]
+        #[oai(name = "Last-Event-ID", validator(pattern = r"^\s*([0-9]{1,15})?\s*$"))]
         last_event_id: Header<Option<String>>,
         /// Replay after this `seq` (when no `Last-Event-ID` is sent).
-        after: Query<Option<u64>>,
+        after: Query<Option<WholeNumber>>,
     ) -> Result<FeedAnswer, ApiError<StreamErrors>> {
         let after = match last_event_id.0.as_deref().map(str::trim) {
             Some(v) if !v.is_empty() => v.parse::<u64>().map_err(|_| {
                 Problem::unprocessable(format!("Last-Event-ID must be an event seq (a whole number), not {v:?}"))
             })?,
-            _ => after.0.unwrap_or(0),
+            _ => after.0.map_or(0, |n| n.0),
         };
         let events = state.sessions.feed(&auth.0, &session_id.0, after).await?;
         Ok(FeedAnswer(streaming::feed_frames(events, cfg.keep_alive)))

@@ -3,7 +3,7 @@
 use super::answer::Answer;
 use super::api_error::{ApiError, UsageErrors};
 use super::auth::BearerAuth;
-use super::schemas::UsageReport;
+use super::schemas::{UsageReport, WholeNumber};
 use super::{ApiTags, HttpState};
 use poem::web::Data;
 use poem_openapi::param::Query;
@@ -24,11 +24,11 @@ impl UsageApi {
         auth: BearerAuth,
         state: Data<&HttpState>,
         /// Unix seconds; the window's start (default 0).
-        since: Query<Option<u64>>,
+        since: Query<Option<WholeNumber>>,
         /// Unix seconds; the window's end, excluded (default: no end).
-        until: Query<Option<u64>>,
+        until: Query<Option<WholeNumber>>,
     ) -> Result<Answer<UsageReport>, ApiError<UsageErrors>> {
-        let totals = state.apps.usage(&auth.0, since.0, until.0).await?;
+        let totals = state.apps.usage(&auth.0, since.0.map(|n| n.0), until.0.map(|n| n.0)).await?;
         Ok(Answer(UsageReport::new(auth.0.as_str(), &totals)))
     }
 }

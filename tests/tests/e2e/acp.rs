@@ -71,8 +71,6 @@ async fn acp_faults_fail_the_turn_and_the_next_turn_works() {
     server.turn(&token, &id, "__stuck__").await.expect_status(504);
     // The killed agent comes back with session/load: the conversation goes on.
     assert_eq!(turn_number(&server.turn(&token, &id, "after hang").await.expect_status(200)), n + 1);
-    let drip = server.turn(&token, &id, "__drip__").await.expect_status(200);
-    assert!(text(&drip).starts_with("drip 1/8\ndrip 2/8\n"), "{drip}");
     assert_eq!(processes_under(&workspaces(&instance)).len(), 1, "crashed and killed agents are gone");
     let events = server.get(&token, &format!("/sessions/{id}/events")).await.expect_status(200);
     let failed = events["events"].as_array().expect("events").iter().filter(|e| e["event"] == "turn_failed").count();

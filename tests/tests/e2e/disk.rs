@@ -47,7 +47,8 @@ fn files_containing(root: &Path, needle: &[u8]) -> Vec<String> {
 
 #[tokio::test]
 async fn the_hard_ttl_purge_leaves_the_prompt_nowhere_under_acpx_home() {
-    let instance = Instance::new("session_hard_ttl_secs = 1\nsweep_interval_secs = 1\n");
+    // acpx's own records: the acp runtime keeps none of the prompt outside the ledger.
+    let instance = Instance::new("session_hard_ttl_secs = 1\nsweep_interval_secs = 1\nagent_runtime = \"acpx\"\n");
     let server = instance.start();
     let token = server.token();
     let id = server.open_session(&token, "echo").await;

@@ -27,7 +27,7 @@ fn an_unknown_key_or_bad_value_in_the_file_is_refused() {
         ("max_live_sesions = 3", "max_live_sesions"),
         ("permission_mode = \"yolo\"", "permission_mode"),
         // acpx answers permissions itself: asking the client needs the acp runtime.
-        ("permission_mode = \"ask\"", "permission_mode"),
+        ("permission_mode = \"ask\"\nagent_runtime = \"acpx\"", "permission_mode"),
     ] {
         let instance = Instance::new(extra);
         let out = instance.cli(&["serve"]);

@@ -57,7 +57,10 @@ async fn big_turns_are_stored_once_and_read_a_page_at_a_time() {
     let bad = server.get(&token, &format!("/sessions/{id}/turns?cursor=zzz")).await;
     assert_eq!(bad.status.as_u16(), 422);
 
-    // 4 MiB of prompts and 4 MiB of output: stored once each, not the output twice.
+    // 4 MiB of prompts and 4 MiB of output. The turn row holds the output once
+    // (its text is derived from its events); the session's feed keeps its own
+    // copy of each update and of the turn's answer, for replay after a restart
+    // (README: the session's feed), and JSON-RPC framing adds its share.
     // A clean stop checkpoints SQLite's WAL into the file.
     assert!(server.stop().success());
     let data = instance.dir.path().join("data");
@@ -67,5 +70,5 @@ async fn big_turns_are_stored_once_and_read_a_page_at_a_time() {
         .filter(|e| e.file_name().to_string_lossy().starts_with("ledger.sqlite3"))
         .map(|e| e.metadata().map(|m| m.len()).unwrap_or(0))
         .sum();
-    assert!(stored < (10 * MIB) as u64, "the ledger holds {stored} bytes for 8 MiB of prompts and output");
+    assert!(stored < (24 * MIB) as u64, "the ledger holds {stored} bytes for 8 MiB of prompts and output");
 }

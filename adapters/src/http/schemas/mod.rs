@@ -5,7 +5,7 @@ mod error;
 mod event;
 mod health;
 mod nullable;
-mod page;
+mod params;
 mod run;
 mod session;
 mod stream;
@@ -16,7 +16,7 @@ pub use error::{ErrorBody, ErrorCode};
 pub use event::SessionEventList;
 pub use health::Health;
 pub use nullable::Nullable;
-pub use page::PageLimit;
+pub use params::{PageLimit, WholeNumber};
 pub use run::{RunFailure, RunRequestBody, RunResult};
 pub use session::{CreateSessionBody, SessionClosed, SessionCreated, SessionList, SessionView, StatusFilterParam};
 pub use stream::{

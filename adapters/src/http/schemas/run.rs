@@ -25,7 +25,7 @@ pub struct RunRequestBody {
     #[oai(nullable)]
     pub system_prompt: Option<String>,
     /// Claude's `--max-turns`, at least 1.
-    #[oai(nullable, validator(minimum(value = "1")))]
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "4294967295")))]
     pub max_turns: Option<u32>,
     /// Seconds the job may take: the server's `run_timeout_secs` (default 300)
     /// when absent, at most its `run_max_timeout_secs` (default 1800), which is

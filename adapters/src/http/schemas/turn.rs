@@ -23,6 +23,7 @@ pub struct TurnRequestBody {
     pub files: Option<Vec<String>>,
     /// `false`: answer 202 as soon as the turn is admitted, and follow it on
     /// the session's feed (`GET /sessions/{session_id}/stream`). Default `true`.
+    #[oai(nullable)]
     pub wait: Option<bool>,
 }
 

@@ -454,6 +454,8 @@ impl AgentRuntime for AcpRuntime {
                 let Some(stop) = msg.pointer("/result/stopReason").and_then(Value::as_str).map(str::to_owned) else {
                     return Err(failed("the agent's prompt answer has no stopReason"));
                 };
+                // The prompt's answer is the turn's last agent message: its watchers see it too.
+                state.sink.update(&msg);
                 state.events.push(msg);
                 Ok(output(stop, state, restarted))
             }
@@ -481,7 +483,7 @@ impl AgentRuntime for AcpRuntime {
                     None => String::new(),
                 };
                 let message = if state.overflowed {
-                    format!("the turn's output exceeded max_turn_output_bytes ({max} bytes); the agent was stopped")
+                    format!("the agent's output passed the limit of {max} bytes (max_turn_output_bytes); the agent was stopped")
                 } else {
                     "the agent exited during the turn".to_owned()
                 };
