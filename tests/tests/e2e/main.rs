@@ -11,6 +11,7 @@ mod lifecycle;
 mod observability;
 mod operations;
 mod output;
+mod permissions;
 mod postgres;
 mod raw;
 mod schemathesis;
