@@ -56,8 +56,10 @@ impl ToJSON for PageLimit {
     }
 }
 
-/// The largest Unix time in seconds the ledger's millisecond clock holds.
-pub const MAX_UNIX_SECS: u64 = i64::MAX as u64 / 1000;
+/// The largest whole number these parameters take: within the ledger's
+/// millisecond clock (`i64::MAX / 1000`), and exact as a JSON number (2^53 - 1),
+/// so the spec's `maximum` is the very value the server accepts.
+pub const MAX_UNIX_SECS: u64 = (1 << 53) - 1;
 
 /// A whole number of 0 up to [`MAX_UNIX_SECS`] (`after`, `since`, `until`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -104,14 +104,25 @@ pub fn redact(url: &str) -> String {
 /// The URL with a connect timeout unless it names one, so an unreachable host
 /// fails a start or a call within seconds instead of the OS's minutes.
 fn with_connect_timeout(url: &str) -> String {
-    if url.contains("connect_timeout") {
+    // GSSAPI encryption stays off unless the URL asks for it: libpq's default
+    // ("prefer") loads Kerberos, whose thread-specific data aborts a process
+    // at exit when a pool thread touched it (seen: `clawdforge app add`
+    // dying in krb5int_getspecific after printing its token).
+    let mut url = with_param(url, "gssencmode", "disable");
+    url = with_param(&url, "connect_timeout", &CONNECT_TIMEOUT_SECS.to_string());
+    url
+}
+
+/// `url` with `key=value` added, unless it names `key` already.
+fn with_param(url: &str, key: &str, value: &str) -> String {
+    if url.contains(key) {
         return url.to_owned();
     }
     if url.contains("://") {
         let sep = if url.contains('?') { '&' } else { '?' };
-        format!("{url}{sep}connect_timeout={CONNECT_TIMEOUT_SECS}")
+        format!("{url}{sep}{key}={value}")
     } else {
-        format!("{url} connect_timeout={CONNECT_TIMEOUT_SECS}")
+        format!("{url} {key}={value}")
     }
 }
 
