@@ -34,6 +34,8 @@ async fn schemathesis_finds_no_failure_against_the_live_server() {
         let (st, spec, token, file) = (st.clone(), spec.clone(), token.clone(), file.clone());
         let out = tokio::task::spawn_blocking(move || {
             Command::new(&st)
+                .arg("--config-file")
+                .arg(root().join("tests/fixtures/schemathesis.toml"))
                 .arg("run")
                 .arg(&spec)
                 .args(["--checks", "all", "--exclude-checks", "use_after_free"])
