@@ -11,7 +11,6 @@ mod body_limit;
 mod completion;
 mod early_auth;
 mod error;
-mod fields;
 mod health;
 mod logging;
 mod metrics;

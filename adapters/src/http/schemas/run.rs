@@ -1,18 +1,18 @@
-use crate::http::body::FromJsonObject;
-use crate::http::fields::Fields;
+use crate::http::body::field;
 use crate::http::schemas::Nullable;
 use clawdforge_domain::runs::RunInput;
-use clawdforge_domain::Error;
 use poem_openapi::types::Example;
 use poem_openapi::Object;
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 /// `POST /run`: one stateless `claude -p` job.
-#[derive(Clone, PartialEq, Eq, Object)]
+#[derive(Clone, PartialEq, Eq, Object, Deserialize)]
 #[oai(rename = "RunRequest", example, skip_serializing_if_is_none)]
 pub struct RunRequestBody {
     /// The prompt: not blank, at most the configured limit (default 256 KiB).
     #[oai(validator(min_length = 1, pattern = r"\S"))]
+    #[serde(deserialize_with = "field::required")]
     pub prompt: String,
     /// The Claude model (`sonnet`, `opus`, ...); the CLI's default when absent.
     /// No leading `-` and no control character: it goes into the CLI's argv.
@@ -20,17 +20,21 @@ pub struct RunRequestBody {
         nullable,
         validator(max_length = 200, pattern = r"^([^\-\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*)?$")
     )]
+    #[serde(default, deserialize_with = "field::optional")]
     pub model: Option<String>,
     /// A system prompt.
     #[oai(nullable)]
+    #[serde(default, deserialize_with = "field::optional")]
     pub system_prompt: Option<String>,
     /// Claude's `--max-turns`, at least 1.
     #[oai(nullable, validator(minimum(value = "1"), maximum(value = "4294967295")))]
+    #[serde(default, deserialize_with = "field::optional")]
     pub max_turns: Option<u32>,
     /// Seconds the job may take: the server's `run_timeout_secs` (default 300)
     /// when absent, at most its `run_max_timeout_secs` (default 1800), which is
     /// this field's `maximum` in the spec the server serves.
     #[oai(nullable, validator(minimum(value = "1"), maximum(value = "1800")))]
+    #[serde(default, deserialize_with = "field::optional")]
     pub timeout_secs: Option<u64>,
 }
 
@@ -50,18 +54,6 @@ impl Example for RunRequestBody {
             max_turns: None,
             timeout_secs: None,
         }
-    }
-}
-
-impl FromJsonObject for RunRequestBody {
-    fn from_fields(f: &mut Fields) -> Result<Self, Error> {
-        Ok(Self {
-            prompt: f.required_string("prompt")?,
-            model: f.optional_string("model")?,
-            system_prompt: f.optional_string("system_prompt")?,
-            max_turns: f.optional_u32("max_turns")?,
-            timeout_secs: f.optional_u64("timeout_secs")?,
-        })
     }
 }
 

@@ -1,24 +1,25 @@
 use super::PermissionEvent;
 use crate::http::answer::Described;
-use crate::http::body::FromJsonObject;
-use crate::http::fields::Fields;
+use crate::http::body::field;
 use crate::http::schemas::Nullable;
-use clawdforge_domain::model::{CloseOutcome, InvalidMeta, LiveState, Session, SessionPage, SessionState};
+use clawdforge_domain::model::{CloseOutcome, LiveState, Session, SessionPage, SessionState};
 use clawdforge_domain::sessions::NewSession;
-use clawdforge_domain::Error;
 use poem_openapi::types::Example;
 use poem_openapi::{Enum, Object};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 /// `POST /sessions`: which agent to talk to, and metadata to keep with the session.
-#[derive(Debug, Clone, PartialEq, Object)]
+#[derive(Debug, Clone, PartialEq, Object, Deserialize)]
 #[oai(rename = "CreateSessionRequest", example)]
 pub struct CreateSessionBody {
     /// One of the configured agents (`claude`, `codex`, `echo`, ...).
+    #[serde(deserialize_with = "field::required")]
     pub agent: String,
     /// Any JSON object of at most 16 KiB, stored and returned as given.
     #[oai(nullable)]
+    #[serde(default, deserialize_with = "field::optional")]
     pub meta: Option<BTreeMap<String, Value>>,
 }
 
@@ -26,18 +27,6 @@ impl Example for CreateSessionBody {
     fn example() -> Self {
         let meta = BTreeMap::from([("purpose".to_owned(), json!("code review"))]);
         Self { agent: "echo".into(), meta: Some(meta) }
-    }
-}
-
-impl FromJsonObject for CreateSessionBody {
-    fn from_fields(f: &mut Fields) -> Result<Self, Error> {
-        let agent = f.required_string("agent")?;
-        let meta = match f.optional_any("meta") {
-            None => None,
-            Some(Value::Object(map)) => Some(map.into_iter().collect()),
-            Some(_) => return Err(Error::invalid("meta", InvalidMeta::NotAnObject.to_string())),
-        };
-        Ok(Self { agent, meta })
     }
 }
 

@@ -3,11 +3,11 @@
 
 use super::{ErrorBody, TurnResult};
 use crate::http::answer::Described;
-use crate::http::body::FromJsonObject;
-use crate::http::fields::Fields;
+use crate::http::body::field;
 use clawdforge_domain::model::{FeedEvent, FeedKind, PendingPermission};
-use clawdforge_domain::Error;
+
 use poem_openapi::{Object, Union};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 /// One choice of a permission request.
@@ -177,17 +177,12 @@ pub struct TurnCancelled {
 }
 
 /// `POST /sessions/{session_id}/permissions/{request_id}`: the client's decision.
-#[derive(Debug, Clone, PartialEq, Eq, Object)]
+#[derive(Debug, Clone, PartialEq, Eq, Object, Deserialize)]
 #[oai(rename = "PermissionAnswer")]
 pub struct PermissionAnswerBody {
     /// One of the request's `options[].option_id`.
+    #[serde(deserialize_with = "field::required")]
     pub option_id: String,
-}
-
-impl FromJsonObject for PermissionAnswerBody {
-    fn from_fields(f: &mut Fields) -> Result<Self, Error> {
-        Ok(Self { option_id: f.required_string("option_id")? })
-    }
 }
 
 /// The decision was handed to the agent.

@@ -1,29 +1,31 @@
 use crate::http::answer::Described;
-use crate::http::body::FromJsonObject;
-use crate::http::fields::Fields;
+use crate::http::body::field;
 use crate::http::schemas::Nullable;
 use clawdforge_domain::model::Turn;
 use clawdforge_domain::sessions::{TurnPage, TurnRequest};
-use clawdforge_domain::Error;
 use poem_openapi::types::Example;
 use poem_openapi::Object;
+use serde::Deserialize;
 use serde_json::Value;
 
 /// `POST /sessions/{session_id}/turn`: one message to the agent.
-#[derive(Clone, PartialEq, Eq, Object)]
+#[derive(Clone, PartialEq, Eq, Object, Deserialize)]
 #[oai(rename = "TurnRequest", example)]
 pub struct TurnRequestBody {
     /// The prompt: not blank; with `files`, at most the configured limit (default 256 KiB).
     #[oai(validator(min_length = 1, pattern = r"\S"))]
+    #[serde(deserialize_with = "field::required")]
     pub prompt: String,
     /// Absolute paths inside the server's `allowed_roots` (none by default, so
     /// any path is refused until the operator configures some), listed to the
     /// agent before the prompt.
     #[oai(nullable)]
+    #[serde(default, deserialize_with = "field::strings")]
     pub files: Option<Vec<String>>,
     /// `false`: answer 202 as soon as the turn is admitted, and follow it on
     /// the session's feed (`GET /sessions/{session_id}/stream`). Default `true`.
     #[oai(nullable)]
+    #[serde(default, deserialize_with = "field::optional")]
     pub wait: Option<bool>,
 }
 
@@ -37,15 +39,6 @@ impl std::fmt::Debug for TurnRequestBody {
 impl Example for TurnRequestBody {
     fn example() -> Self {
         Self { prompt: "Summarise the failing test.".into(), files: None, wait: None }
-    }
-}
-
-impl FromJsonObject for TurnRequestBody {
-    fn from_fields(f: &mut Fields) -> Result<Self, Error> {
-        let prompt = f.required_string("prompt")?;
-        let files = f.optional_strings("files")?;
-        let wait = f.optional_bool("wait")?;
-        Ok(Self { prompt, files: Some(files), wait })
     }
 }
 

@@ -140,3 +140,28 @@ async fn refusals_name_the_field_once_in_a_sentence_of_their_own() {
     let r = api.list(&api.alpha, "limit=0").await;
     assert_eq!((r.status.as_u16(), r.error()), (422, "limit: must be between 1 and 200"));
 }
+
+/// poem-openapi's own refusals (query parameters, a missing token) are
+/// rephrased by `error::rejection` from its message text: an upgrade that
+/// changes that text fails here rather than reaching clients.
+#[tokio::test]
+async fn poem_openapi_refusals_read_as_our_sentences() {
+    let api = spawn_api().await;
+    let sid = api.create_session(&api.alpha).await;
+    let cases = [
+        ("/sessions?status=bogus".to_owned(), "status: is not a valid value (expect a valid enumeration value)"),
+        ("/sessions?cursor=abc".to_owned(), "cursor: does not have the form the spec gives for it"),
+        ("/sessions?limit=x".to_owned(), "limit: must be a whole number between 1 and 200"),
+        (format!("/sessions/{sid}/stream?after=-1"), "after: must be a whole number from 0 to 9007199254740991"),
+        (format!("/sessions/{sid}/turns?limit=1.5"), "limit: must be a whole number between 1 and 200"),
+    ];
+    for (path, expected) in cases {
+        let r = api.send(Method::GET, &path, Some(&api.alpha), None).await;
+        assert_json_error(&r, 422, "invalid_request");
+        assert_eq!(r.error(), expected, "{path}");
+    }
+    let r = api.send(Method::GET, "/sessions", None, None).await;
+    assert_json_error(&r, 401, "unauthorized");
+    let r = api.send(Method::GET, "/sessions", Some("not-a-token"), None).await;
+    assert_json_error(&r, 401, "unauthorized");
+}
