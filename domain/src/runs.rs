@@ -37,11 +37,11 @@ impl Default for RunPolicy {
     }
 }
 
-/// What a run request carries, still unvalidated.
-#[derive(Clone, PartialEq, Default)]
+/// What a run request carries: its prompt parsed, the rest still to check.
+#[derive(Clone, PartialEq)]
 pub struct RunInput {
     /// The prompt.
-    pub prompt: String,
+    pub prompt: Prompt,
     /// The model.
     pub model: Option<String>,
     /// A system prompt.
@@ -52,11 +52,18 @@ pub struct RunInput {
     pub timeout_secs: Option<u64>,
 }
 
+impl RunInput {
+    /// A job for `prompt` with every option left to the policy.
+    pub fn new(prompt: Prompt) -> Self {
+        Self { prompt, model: None, system_prompt: None, max_turns: None, timeout_secs: None }
+    }
+}
+
 impl std::fmt::Debug for RunInput {
     // Prompts never reach logs, not even through a stray `{:?}`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RunInput")
-            .field("prompt", &format_args!("<{} bytes>", self.prompt.len()))
+            .field("prompt", &self.prompt)
             .field("model", &self.model)
             .field("system_prompt", &self.system_prompt.as_ref().map(|s| format!("<{} bytes>", s.len())))
             .field("max_turns", &self.max_turns)
@@ -119,14 +126,6 @@ impl Runs {
     }
 
     fn validate(&self, input: RunInput) -> Result<RunRequest, Error> {
-        if input.prompt.len() > self.policy.max_prompt_bytes {
-            return Err(Error::TooLarge {
-                field: "prompt".into(),
-                got: input.prompt.len(),
-                limit: self.policy.max_prompt_bytes,
-            });
-        }
-        let prompt = Prompt::new(input.prompt).ok_or_else(|| Error::invalid("prompt", "must not be empty"))?;
         let timeout = match input.timeout_secs {
             None => self.policy.default_timeout,
             Some(0) => return Err(Error::invalid("timeout_secs", "must be at least 1")),
@@ -147,7 +146,7 @@ impl Runs {
             check_argv_value("model", m)?;
         }
         Ok(RunRequest {
-            prompt,
+            prompt: input.prompt,
             model,
             system_prompt: blank_to_none(input.system_prompt),
             max_turns: input.max_turns,

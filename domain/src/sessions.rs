@@ -25,37 +25,27 @@ pub struct NewSession {
     pub meta: Option<Value>,
 }
 
-/// What a turn request carries, still unvalidated.
-#[derive(Clone, PartialEq)]
+/// What a turn request carries: its prompt parsed, its files still to check.
+#[derive(Debug, Clone, PartialEq)]
 pub struct TurnRequest {
     /// The prompt.
-    pub prompt: String,
+    pub prompt: Prompt,
     /// Paths the agent should look at.
     pub files: Vec<String>,
 }
 
 impl TurnRequest {
     /// A request for `prompt` with no files.
-    pub fn new(prompt: impl Into<String>) -> Self {
-        Self { prompt: prompt.into(), files: Vec::new() }
+    pub fn new(prompt: Prompt) -> Self {
+        Self { prompt, files: Vec::new() }
     }
 }
 
-impl std::fmt::Debug for TurnRequest {
-    // Prompts never reach logs, not even through a stray `{:?}`.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TurnRequest")
-            .field("prompt", &format_args!("<{} bytes>", self.prompt.len()))
-            .field("files", &self.files)
-            .finish()
-    }
-}
-
-/// What a listing request carries, still unvalidated.
+/// What a listing request carries; the page size and cursor still to check.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListRequest {
-    /// `open`, `closed` or `all` (the default).
-    pub status: Option<String>,
+    /// Which sessions (all by default).
+    pub status: StatusFilter,
     /// Page size.
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
@@ -159,9 +149,8 @@ impl Sessions {
     }
 
     /// The session, if `app` owns it.
-    pub async fn get(&self, app: &AppName, id: &str) -> Result<Session, Error> {
-        let id = SessionId::new(id).map_err(|_| Error::NotFound)?;
-        match self.ledger.session(&id).await? {
+    pub async fn get(&self, app: &AppName, id: &SessionId) -> Result<Session, Error> {
+        match self.ledger.session(id).await? {
             Some(s) if s.is_visible_to(app) => Ok(s),
             _ => Err(Error::NotFound),
         }
@@ -169,11 +158,6 @@ impl Sessions {
 
     /// A page of `app`'s sessions, newest first.
     pub async fn list(&self, app: &AppName, req: ListRequest) -> Result<SessionPage, Error> {
-        let status = match req.status.as_deref() {
-            None => StatusFilter::All,
-            Some(s) => StatusFilter::parse(s)
-                .ok_or_else(|| Error::invalid("status", format!("must be open, closed or all, not {s:?}")))?,
-        };
         let limit = req.limit.unwrap_or(self.policy.default_page);
         if limit == 0 || limit > self.policy.max_page {
             return Err(Error::invalid("limit", format!("must be between 1 and {}", self.policy.max_page)));
@@ -185,7 +169,7 @@ impl Sessions {
             ),
         };
         // One extra row tells whether another page follows.
-        let query = ListQuery { status, limit: limit + 1, cursor };
+        let query = ListQuery { status: req.status, limit: limit + 1, cursor };
         let mut sessions = self.ledger.list_sessions(app, &query).await?;
         let next_cursor = if sessions.len() > limit as usize {
             sessions.truncate(limit as usize);
@@ -197,7 +181,7 @@ impl Sessions {
     }
 
     /// Closes the session; closing again is a no-op that says so.
-    pub async fn close(&self, app: &AppName, id: &str) -> Result<CloseOutcome, Error> {
+    pub async fn close(&self, app: &AppName, id: &SessionId) -> Result<CloseOutcome, Error> {
         let session = self.get(app, id).await?;
         if !session.is_open() {
             return Ok(CloseOutcome::AlreadyClosed);
@@ -218,7 +202,7 @@ impl Sessions {
     }
 
     /// The session's completed turns.
-    pub async fn turns(&self, app: &AppName, id: &str) -> Result<Vec<Turn>, Error> {
+    pub async fn turns(&self, app: &AppName, id: &SessionId) -> Result<Vec<Turn>, Error> {
         let session = self.get(app, id).await?;
         let mut turns = self.ledger.turns(&session.id).await?;
         turns.iter_mut().for_each(restore_text);
@@ -226,7 +210,7 @@ impl Sessions {
     }
 
     /// The session's audit trail.
-    pub async fn events(&self, app: &AppName, id: &str) -> Result<Vec<AuditEvent>, Error> {
+    pub async fn events(&self, app: &AppName, id: &SessionId) -> Result<Vec<AuditEvent>, Error> {
         let session = self.get(app, id).await?;
         Ok(self.ledger.events(&session.id).await?)
     }
@@ -266,14 +250,6 @@ impl Sessions {
     }
 
     pub(crate) fn validate_turn(&self, req: TurnRequest) -> Result<TurnInput, Error> {
-        if req.prompt.len() > self.policy.max_prompt_bytes {
-            return Err(Error::TooLarge {
-                field: "prompt".into(),
-                got: req.prompt.len(),
-                limit: self.policy.max_prompt_bytes,
-            });
-        }
-        let prompt = Prompt::new(req.prompt).ok_or_else(|| Error::invalid("prompt", "must not be empty"))?;
         for (i, f) in req.files.iter().enumerate() {
             if !crate::model::path_is_allowed(f, &self.policy.allowed_roots) {
                 return Err(Error::invalid(
@@ -282,7 +258,7 @@ impl Sessions {
                 ));
             }
         }
-        Ok(TurnInput { prompt, files: req.files })
+        Ok(TurnInput { prompt: req.prompt, files: req.files })
     }
 
     /// The files as the filesystem resolves them; the prompt limit then holds

@@ -80,14 +80,14 @@ fn failure_reason(e: &Error) -> &'static str {
 
 impl Sessions {
     /// Runs one turn: in arrival order, never two at once on one session.
-    pub async fn turn(&self, app: &AppName, id: &str, req: TurnRequest) -> Result<Turn, Error> {
+    pub async fn turn(&self, app: &AppName, id: &SessionId, req: TurnRequest) -> Result<Turn, Error> {
         let admitted = self.admit(app, id, req).await?;
         self.run(admitted).await
     }
 
     /// Admits a turn: every refusal (404, 409, 410, 413, 422) happens here,
     /// and an admitted turn holds its session until [`Sessions::run`] ends.
-    pub async fn admit(&self, app: &AppName, id: &str, req: TurnRequest) -> Result<AdmittedTurn, Error> {
+    pub async fn admit(&self, app: &AppName, id: &SessionId, req: TurnRequest) -> Result<AdmittedTurn, Error> {
         let input = self.validate_turn(req)?;
         let session = self.get(app, id).await?;
         let input = self.resolve_turn_files(input).await?;
@@ -228,7 +228,7 @@ impl Sessions {
     }
 
     /// Stops the session's running turn; `false` when none was running.
-    pub async fn cancel(&self, app: &AppName, id: &str) -> Result<bool, Error> {
+    pub async fn cancel(&self, app: &AppName, id: &SessionId) -> Result<bool, Error> {
         let session = self.get(app, id).await?;
         let Some(turn) = self.running.get(&session.id) else { return Ok(false) };
         self.stop(&session.id, &turn).await;
@@ -289,7 +289,7 @@ impl Sessions {
     pub async fn answer_permission(
         &self,
         app: &AppName,
-        id: &str,
+        id: &SessionId,
         request_id: &str,
         option_id: &str,
     ) -> Result<(), Error> {
@@ -308,7 +308,7 @@ impl Sessions {
     pub async fn feed(
         &self,
         app: &AppName,
-        id: &str,
+        id: &SessionId,
         after: u64,
     ) -> Result<impl Stream<Item = Result<FeedEvent, Error>> + Send + 'static, Error> {
         let session = self.get(app, id).await?;

@@ -71,7 +71,8 @@ impl RunApi {
         state: Data<&HttpState>,
         body: JsonBody<RunRequestBody>,
     ) -> Result<RunResponse, ApiError<RunErrors>> {
-        let (runs, app, input) = (state.runs.clone(), auth.0, body.0.into());
+        let input = body.0.into_input(state.runs.policy().max_prompt_bytes)?;
+        let (runs, app) = (state.runs.clone(), auth.0);
         let outcome = to_completion(async move { runs.run(&app, input).await }).await?;
         Ok(outcome.into())
     }

@@ -16,7 +16,9 @@ use super::schemas::{
 };
 use super::streaming::{self, Delivery, FeedAnswer, TurnAnswer};
 use super::{ApiTags, HttpConfig, HttpState};
+use clawdforge_domain::model::SessionId;
 use clawdforge_domain::sessions::{ListRequest, TurnsRequest};
+use clawdforge_domain::Error;
 use poem::web::Data;
 use poem::Request;
 use poem_openapi::param::{Header, Path, Query};
@@ -71,8 +73,9 @@ impl SessionsApi {
             (_, true) => Delivery::Stream,
             _ => Delivery::Json,
         };
-        let (sessions, app, id, turn) = (state.sessions.clone(), auth.0, session_id.0, body.0.into());
-        Ok(streaming::turn(sessions, app, id, turn, delivery, cfg.keep_alive).await?)
+        let turn = body.0.into_request(state.sessions.policy().max_prompt_bytes)?;
+        let id = parse_id(&session_id)?;
+        Ok(streaming::turn(state.sessions.clone(), auth.0, id, turn, delivery, cfg.keep_alive).await?)
     }
 
     /// Follow a session
@@ -100,7 +103,7 @@ impl SessionsApi {
             })?,
             _ => after.0.map_or(0, |n| n.0),
         };
-        let events = state.sessions.feed(&auth.0, &session_id.0, after).await?;
+        let events = state.sessions.feed(&auth.0, &parse_id(&session_id)?, after).await?;
         Ok(FeedAnswer(streaming::feed_frames(events, cfg.keep_alive)))
     }
 
@@ -116,7 +119,7 @@ impl SessionsApi {
         state: Data<&HttpState>,
         session_id: Path<String>,
     ) -> Result<Answer<TurnCancelled>, ApiError<SessionErrors>> {
-        let (sessions, app, id) = (state.sessions.clone(), auth.0, session_id.0.clone());
+        let (sessions, app, id) = (state.sessions.clone(), auth.0, parse_id(&session_id)?);
         let cancelled = to_completion(async move { sessions.cancel(&app, &id).await }).await?;
         Ok(Answer(TurnCancelled { ok: true, session_id: session_id.0, cancelled }))
     }
@@ -135,7 +138,7 @@ impl SessionsApi {
         request_id: Path<String>,
         body: JsonBody<PermissionAnswerBody>,
     ) -> Result<Answer<PermissionAnswered>, ApiError<PermissionErrors>> {
-        state.sessions.answer_permission(&auth.0, &session_id.0, &request_id.0, &body.0.option_id).await?;
+        state.sessions.answer_permission(&auth.0, &parse_id(&session_id)?, &request_id.0, &body.0.option_id).await?;
         Ok(Answer(PermissionAnswered {
             ok: true,
             session_id: session_id.0,
@@ -152,7 +155,7 @@ impl SessionsApi {
         state: Data<&HttpState>,
         session_id: Path<String>,
     ) -> Result<Answer<SessionView>, ApiError<SessionErrors>> {
-        let session = state.sessions.get(&auth.0, &session_id.0).await?;
+        let session = state.sessions.get(&auth.0, &parse_id(&session_id)?).await?;
         Ok(Answer(SessionView::from(&session).with_live(&state.sessions.live(&session.id))))
     }
 
@@ -173,7 +176,7 @@ impl SessionsApi {
         cursor: Query<Option<String>>,
     ) -> Result<Answer<SessionList>, ApiError<ListErrors>> {
         let req = ListRequest {
-            status: status.0.map(|s| s.as_str().to_owned()),
+            status: status.0.map(Into::into).unwrap_or_default(),
             limit: limit.0.map(|l| l.0),
             cursor: cursor.0,
         };
@@ -196,7 +199,7 @@ impl SessionsApi {
         state: Data<&HttpState>,
         session_id: Path<String>,
     ) -> Result<Answer<SessionClosed>, ApiError<SessionErrors>> {
-        let (sessions, app, id) = (state.sessions.clone(), auth.0, session_id.0.clone());
+        let (sessions, app, id) = (state.sessions.clone(), auth.0, parse_id(&session_id)?);
         let outcome = to_completion(async move { sessions.close(&app, &id).await }).await?;
         Ok(Answer(SessionClosed::new(session_id.0, outcome)))
     }
@@ -217,7 +220,7 @@ impl SessionsApi {
         cursor: Query<Option<String>>,
     ) -> Result<Answer<TurnList>, ApiError<TurnListErrors>> {
         let req = TurnsRequest { limit: limit.0.map(|l| l.0), cursor: cursor.0 };
-        let page = state.sessions.turns_page(&auth.0, &session_id.0, req).await?;
+        let page = state.sessions.turns_page(&auth.0, &parse_id(&session_id)?, req).await?;
         Ok(Answer(TurnList::from(page)))
     }
 
@@ -231,7 +234,12 @@ impl SessionsApi {
         state: Data<&HttpState>,
         session_id: Path<String>,
     ) -> Result<Answer<SessionEventList>, ApiError<SessionErrors>> {
-        let events = state.sessions.events(&auth.0, &session_id.0).await?;
+        let events = state.sessions.events(&auth.0, &parse_id(&session_id)?).await?;
         Ok(Answer(SessionEventList::from(events)))
     }
+}
+
+/// A path's session id: one that cannot exist is not found, like any other unknown id.
+fn parse_id(raw: &Path<String>) -> Result<SessionId, Error> {
+    SessionId::new(raw.0.as_str()).map_err(|_| Error::NotFound)
 }

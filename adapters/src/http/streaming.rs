@@ -6,7 +6,7 @@ use super::answer::json_content;
 use super::error::Problem;
 use super::schemas::{feed_data, ErrorBody, ErrorCode, FeedStreamEvent, TurnAccepted, TurnResult, TurnStreamEvent};
 use super::sse::{self, Frame};
-use clawdforge_domain::model::{AppName, FeedEvent, FeedKind, Turn};
+use clawdforge_domain::model::{AppName, FeedEvent, FeedKind, SessionId, Turn};
 use clawdforge_domain::sessions::TurnRequest;
 use clawdforge_domain::{Error, Sessions};
 use futures::channel::oneshot;
@@ -151,7 +151,7 @@ fn last_frame(session_id: &str, id: Option<u64>, result: Result<Turn, Error>) ->
 pub(super) async fn turn(
     sessions: Arc<Sessions>,
     app: AppName,
-    id: String,
+    id: SessionId,
     req: TurnRequest,
     delivery: Delivery,
     keep_alive: Duration,
@@ -175,6 +175,7 @@ pub(super) async fn turn(
     });
     let gone = || Error::Internal("the turn's task ended without an answer".into());
     let (seq, events) = admitted.await.map_err(|_| gone())??;
+    let id = id.to_string();
     match (delivery, events) {
         (Delivery::NoWait, _) => Ok(TurnAnswer::Accepted(TurnAccepted { ok: true, session_id: id, seq })),
         (Delivery::Stream, Some(events)) => {

@@ -14,16 +14,6 @@ pub enum StatusFilter {
 }
 
 impl StatusFilter {
-    /// Parses `open`, `closed` or `all`.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "open" => Some(Self::Open),
-            "closed" => Some(Self::Closed),
-            "all" => Some(Self::All),
-            _ => None,
-        }
-    }
-
     /// Whether a session passes the filter.
     pub fn admits(self, s: &Session) -> bool {
         match self {
@@ -104,13 +94,5 @@ mod tests {
         assert_eq!(ListCursor::parse("garbage"), None);
         assert_eq!(ListCursor::parse("12.short"), None);
         assert_eq!(ListCursor::parse("x.abcdefghijklmnop"), None);
-    }
-
-    #[test]
-    fn status_words_parse() {
-        assert_eq!(StatusFilter::parse("open"), Some(StatusFilter::Open));
-        assert_eq!(StatusFilter::parse("closed"), Some(StatusFilter::Closed));
-        assert_eq!(StatusFilter::parse("all"), Some(StatusFilter::All));
-        assert_eq!(StatusFilter::parse("OPEN"), None);
     }
 }

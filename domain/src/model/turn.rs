@@ -1,4 +1,5 @@
 use super::{Timestamp, Usage};
+use crate::error::Error;
 use serde_json::Value;
 use std::path::{Component, Path};
 
@@ -22,6 +23,14 @@ impl Prompt {
         } else {
             Some(Self(raw))
         }
+    }
+
+    /// A client's prompt: at most `max_bytes` (413 beyond) and not blank (422).
+    pub fn parse(raw: String, max_bytes: usize) -> Result<Self, Error> {
+        if raw.len() > max_bytes {
+            return Err(Error::TooLarge { field: "prompt".into(), got: raw.len(), limit: max_bytes });
+        }
+        Self::new(raw).ok_or_else(|| Error::invalid("prompt", "must not be empty"))
     }
 
     /// The text.
@@ -159,6 +168,16 @@ mod tests {
         assert!(Prompt::new("").is_none());
         assert!(Prompt::new(" \n\t").is_none());
         assert!(Prompt::new(" hi ").is_some());
+    }
+
+    #[test]
+    fn a_parsed_prompt_is_within_its_limit_and_not_blank() {
+        assert_eq!(Prompt::parse("hello".into(), 5).map(|p| p.len()), Ok(5));
+        assert_eq!(
+            Prompt::parse("hello!".into(), 5),
+            Err(Error::TooLarge { field: "prompt".into(), got: 6, limit: 5 })
+        );
+        assert_eq!(Prompt::parse(" \n".into(), 5), Err(Error::invalid("prompt", "must not be empty")));
     }
 
     #[test]

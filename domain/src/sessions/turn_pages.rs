@@ -4,7 +4,7 @@
 
 use super::Sessions;
 use crate::error::Error;
-use crate::model::{AppName, Turn};
+use crate::model::{AppName, SessionId, Turn};
 use serde_json::Value;
 
 /// What a turns request carries, still unvalidated.
@@ -27,7 +27,7 @@ pub struct TurnPage {
 
 impl Sessions {
     /// A page of the session's completed turns, in order.
-    pub async fn turns_page(&self, app: &AppName, id: &str, req: TurnsRequest) -> Result<TurnPage, Error> {
+    pub async fn turns_page(&self, app: &AppName, id: &SessionId, req: TurnsRequest) -> Result<TurnPage, Error> {
         let limit = req.limit.unwrap_or(self.policy.default_page);
         if limit == 0 || limit > self.policy.max_page {
             return Err(Error::invalid("limit", format!("must be between 1 and {}", self.policy.max_page)));

@@ -1,6 +1,8 @@
 use crate::http::body::field;
 use crate::http::schemas::Nullable;
+use clawdforge_domain::model::Prompt;
 use clawdforge_domain::runs::RunInput;
+use clawdforge_domain::Error;
 use poem_openapi::types::Example;
 use poem_openapi::Object;
 use serde::Deserialize;
@@ -39,9 +41,15 @@ pub struct RunRequestBody {
 }
 
 impl std::fmt::Debug for RunRequestBody {
-    // The domain's input redacts the prompts; show this body the same way.
+    // Prompts never reach logs, not even through a stray `{:?}`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        RunInput::from(self.clone()).fmt(f)
+        f.debug_struct("RunRequestBody")
+            .field("prompt", &format_args!("<{} bytes>", self.prompt.len()))
+            .field("model", &self.model)
+            .field("system_prompt", &self.system_prompt.as_ref().map(|s| format!("<{} bytes>", s.len())))
+            .field("max_turns", &self.max_turns)
+            .field("timeout_secs", &self.timeout_secs)
+            .finish()
     }
 }
 
@@ -57,15 +65,16 @@ impl Example for RunRequestBody {
     }
 }
 
-impl From<RunRequestBody> for RunInput {
-    fn from(b: RunRequestBody) -> Self {
-        RunInput {
-            prompt: b.prompt,
-            model: b.model,
-            system_prompt: b.system_prompt,
-            max_turns: b.max_turns,
-            timeout_secs: b.timeout_secs,
-        }
+impl RunRequestBody {
+    /// The domain's input, its prompt parsed against the configured limit.
+    pub fn into_input(self, max_prompt_bytes: usize) -> Result<RunInput, Error> {
+        Ok(RunInput {
+            prompt: Prompt::parse(self.prompt, max_prompt_bytes)?,
+            model: self.model,
+            system_prompt: self.system_prompt,
+            max_turns: self.max_turns,
+            timeout_secs: self.timeout_secs,
+        })
     }
 }
 

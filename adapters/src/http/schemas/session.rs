@@ -2,7 +2,7 @@ use super::PermissionEvent;
 use crate::http::answer::Described;
 use crate::http::body::field;
 use crate::http::schemas::Nullable;
-use clawdforge_domain::model::{CloseOutcome, LiveState, Session, SessionPage, SessionState};
+use clawdforge_domain::model::{CloseOutcome, LiveState, Session, SessionPage, SessionState, StatusFilter};
 use clawdforge_domain::sessions::NewSession;
 use poem_openapi::types::Example;
 use poem_openapi::{Enum, Object};
@@ -144,13 +144,12 @@ pub enum StatusFilterParam {
     All,
 }
 
-impl StatusFilterParam {
-    /// The word the domain parses.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Open => "open",
-            Self::Closed => "closed",
-            Self::All => "all",
+impl From<StatusFilterParam> for StatusFilter {
+    fn from(p: StatusFilterParam) -> Self {
+        match p {
+            StatusFilterParam::Open => Self::Open,
+            StatusFilterParam::Closed => Self::Closed,
+            StatusFilterParam::All => Self::All,
         }
     }
 }

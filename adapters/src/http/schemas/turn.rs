@@ -1,8 +1,9 @@
 use crate::http::answer::Described;
 use crate::http::body::field;
 use crate::http::schemas::Nullable;
-use clawdforge_domain::model::Turn;
+use clawdforge_domain::model::{Prompt, Turn};
 use clawdforge_domain::sessions::{TurnPage, TurnRequest};
+use clawdforge_domain::Error;
 use poem_openapi::types::Example;
 use poem_openapi::Object;
 use serde::Deserialize;
@@ -30,9 +31,13 @@ pub struct TurnRequestBody {
 }
 
 impl std::fmt::Debug for TurnRequestBody {
-    // The domain's request redacts the prompt; show this body the same way.
+    // Prompts never reach logs, not even through a stray `{:?}`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        TurnRequest::from(self.clone()).fmt(f)
+        f.debug_struct("TurnRequestBody")
+            .field("prompt", &format_args!("<{} bytes>", self.prompt.len()))
+            .field("files", &self.files)
+            .field("wait", &self.wait)
+            .finish()
     }
 }
 
@@ -42,9 +47,11 @@ impl Example for TurnRequestBody {
     }
 }
 
-impl From<TurnRequestBody> for TurnRequest {
-    fn from(b: TurnRequestBody) -> Self {
-        TurnRequest { prompt: b.prompt, files: b.files.unwrap_or_default() }
+impl TurnRequestBody {
+    /// The domain's request, its prompt parsed against the configured limit.
+    pub fn into_request(self, max_prompt_bytes: usize) -> Result<TurnRequest, Error> {
+        let prompt = Prompt::parse(self.prompt, max_prompt_bytes)?;
+        Ok(TurnRequest { prompt, files: self.files.unwrap_or_default() })
     }
 }
 
