@@ -1,7 +1,7 @@
 //! The one-shot `/run` use case.
 
 use crate::error::Error;
-use crate::model::{AppName, Prompt, RunOutcome, RunRecord, RunRequest};
+use crate::model::{AppName, Prompt, Redacted, RunOutcome, RunRecord, RunRequest};
 use crate::ports::{Clock, Ledger, OneShotRunner};
 use crate::run_slots::{RunRefusal, RunSlots};
 use std::sync::Arc;
@@ -38,14 +38,14 @@ impl Default for RunPolicy {
 }
 
 /// What a run request carries: its prompt parsed, the rest still to check.
-#[derive(Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunInput {
     /// The prompt.
     pub prompt: Prompt,
     /// The model.
     pub model: Option<String>,
     /// A system prompt.
-    pub system_prompt: Option<String>,
+    pub system_prompt: Option<Redacted<String>>,
     /// Claude's `--max-turns`.
     pub max_turns: Option<u32>,
     /// Seconds the job may take.
@@ -56,19 +56,6 @@ impl RunInput {
     /// A job for `prompt` with every option left to the policy.
     pub fn new(prompt: Prompt) -> Self {
         Self { prompt, model: None, system_prompt: None, max_turns: None, timeout_secs: None }
-    }
-}
-
-impl std::fmt::Debug for RunInput {
-    // Prompts never reach logs, not even through a stray `{:?}`.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RunInput")
-            .field("prompt", &self.prompt)
-            .field("model", &self.model)
-            .field("system_prompt", &self.system_prompt.as_ref().map(|s| format!("<{} bytes>", s.len())))
-            .field("max_turns", &self.max_turns)
-            .field("timeout_secs", &self.timeout_secs)
-            .finish()
     }
 }
 
@@ -140,15 +127,14 @@ impl Runs {
         if input.max_turns == Some(0) {
             return Err(Error::invalid("max_turns", "must be at least 1"));
         }
-        let blank_to_none = |s: Option<String>| s.filter(|v| !v.trim().is_empty());
-        let model = blank_to_none(input.model);
+        let model = input.model.filter(|v| !v.trim().is_empty());
         if let Some(m) = &model {
             check_argv_value("model", m)?;
         }
         Ok(RunRequest {
             prompt: input.prompt,
             model,
-            system_prompt: blank_to_none(input.system_prompt),
+            system_prompt: input.system_prompt.filter(|v| !v.expose().trim().is_empty()),
             max_turns: input.max_turns,
             timeout,
         })

@@ -180,7 +180,7 @@ impl Sessions {
                 }
                 let turn = Turn {
                     index: t.index,
-                    prompt: t.input.prompt.as_str().to_owned(),
+                    prompt: t.input.prompt.as_str().into(),
                     files: t.input.files.clone(),
                     stop_reason: out.stop_reason,
                     text: out.text,

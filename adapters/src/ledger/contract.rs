@@ -113,7 +113,7 @@ fn event(kind: AuditKind, at_ms: i64) -> AuditEvent {
 fn turn(index: u32, started_ms: i64, duration_ms: u64) -> Turn {
     Turn {
         index,
-        prompt: format!("prompt {index}"),
+        prompt: format!("prompt {index}").into(),
         files: vec!["/data/a.txt".into(), "/data/b ü.txt".into()],
         stop_reason: "end_turn".into(),
         text: format!("answer {index}"),

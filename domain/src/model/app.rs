@@ -1,32 +1,25 @@
-use super::{AppName, Timestamp};
+use super::{AppName, Redacted, Timestamp};
 use sha2::{Digest, Sha256};
-use std::fmt;
 use subtle::ConstantTimeEq;
 
 /// A bearer token in clear text: shown once at creation, never stored or logged.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ApiToken(String);
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken(Redacted<String>);
 
 impl ApiToken {
     /// Wraps a token as presented by a client or minted by an `IdSource`.
     pub fn new(raw: impl Into<String>) -> Self {
-        Self(raw.into())
+        Self(Redacted::new(raw.into()))
     }
 
     /// The clear text, for the single place that shows it to its owner.
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.expose()
     }
 
     /// The SHA-256 of the token, which is all the ledger ever sees.
     pub fn hash(&self) -> TokenHash {
-        TokenHash(hex::encode(Sha256::digest(self.0.as_bytes())))
-    }
-}
-
-impl fmt::Debug for ApiToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ApiToken(<redacted>)")
+        TokenHash(hex::encode(Sha256::digest(self.expose().as_bytes())))
     }
 }
 

@@ -1,4 +1,4 @@
-use super::{AppName, Prompt, Timestamp, Usage};
+use super::{AppName, Prompt, Redacted, Timestamp, Usage};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ pub struct RunRequest {
     /// The model, when the client picked one.
     pub model: Option<String>,
     /// A system prompt.
-    pub system_prompt: Option<String>,
+    pub system_prompt: Option<Redacted<String>>,
     /// The CLI's `--max-turns`.
     pub max_turns: Option<u32>,
     /// How long the job may take.
@@ -112,4 +112,23 @@ pub struct RunRecord {
     pub usage: Usage,
     /// When it finished.
     pub at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_request_never_shows_its_prompts_in_debug_output() {
+        let request = RunRequest {
+            prompt: Prompt::new("the secret plan").expect("a prompt"),
+            model: Some("sonnet".into()),
+            system_prompt: Some("the hidden rules".into()),
+            max_turns: None,
+            timeout: Duration::from_secs(1),
+        };
+        let shown = format!("{request:?}");
+        assert!(!shown.contains("secret") && !shown.contains("hidden"), "{shown}");
+        assert!(shown.contains("sonnet"), "the rest still shows: {shown}");
+    }
 }

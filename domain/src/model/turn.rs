@@ -1,18 +1,11 @@
-use super::{Timestamp, Usage};
+use super::{Redacted, Timestamp, Usage};
 use crate::error::Error;
 use serde_json::Value;
 use std::path::{Component, Path};
 
 /// A prompt: not empty or blank.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Prompt(String);
-
-impl std::fmt::Debug for Prompt {
-    // Prompts never go into logs, so Debug shows only their size.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Prompt({} bytes)", self.0.len())
-    }
-}
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prompt(Redacted<String>);
 
 impl Prompt {
     /// Accepts a prompt that has something besides whitespace.
@@ -21,7 +14,7 @@ impl Prompt {
         if raw.trim().is_empty() {
             None
         } else {
-            Some(Self(raw))
+            Some(Self(Redacted::new(raw)))
         }
     }
 
@@ -35,17 +28,17 @@ impl Prompt {
 
     /// The text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.expose()
     }
 
     /// Its size in bytes.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.as_str().len()
     }
 
     /// Never true: a prompt is not empty.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.as_str().is_empty()
     }
 }
 
@@ -129,7 +122,7 @@ pub struct Turn {
     /// 1 for the first completed turn of a session.
     pub index: u32,
     /// The prompt as the client sent it.
-    pub prompt: String,
+    pub prompt: Redacted<String>,
     /// The files the client listed.
     pub files: Vec<String>,
     /// Why the agent stopped.
@@ -168,6 +161,25 @@ mod tests {
         assert!(Prompt::new("").is_none());
         assert!(Prompt::new(" \n\t").is_none());
         assert!(Prompt::new(" hi ").is_some());
+    }
+
+    #[test]
+    fn a_recorded_turn_never_shows_its_prompt_in_debug_output() {
+        let turn = Turn {
+            index: 1,
+            prompt: "the secret plan".into(),
+            files: vec![],
+            stop_reason: "end_turn".into(),
+            text: String::new(),
+            events: vec![],
+            started_at: Timestamp::from_secs(1),
+            duration_ms: 1,
+            usage: Usage::default(),
+        };
+        let shown = format!("{turn:?}");
+        assert!(!shown.contains("secret") && shown.contains("15 bytes"), "{shown}");
+        let input = TurnInput { prompt: Prompt::new("the secret plan").expect("a prompt"), files: vec![] };
+        assert!(!format!("{input:?}").contains("secret"));
     }
 
     #[test]

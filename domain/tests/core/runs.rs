@@ -110,6 +110,13 @@ async fn bad_run_inputs_are_refused_before_claude_is_started() {
     }
 }
 
+#[test]
+fn a_run_input_never_shows_its_prompts_in_debug_output() {
+    let shown =
+        format!("{:?}", RunInput { system_prompt: Some("the hidden rules".into()), ..input("the secret plan") });
+    assert!(!shown.contains("secret") && !shown.contains("hidden"), "{shown}");
+}
+
 #[tokio::test]
 async fn a_ledger_failure_while_recording_is_an_internal_error() {
     let mut runner = MockOneShotRunner::new();

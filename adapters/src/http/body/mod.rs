@@ -94,8 +94,8 @@ mod tests {
     use super::*;
     use crate::http::schemas::{CreateSessionBody, RunRequestBody, TurnRequestBody};
 
-    fn refusal<T: Type + DeserializeOwned + std::fmt::Debug>(body: &str) -> (u16, String) {
-        let p = parse::<T>(body.as_bytes()).expect_err("refused");
+    fn refusal<T: Type + DeserializeOwned>(body: &str) -> (u16, String) {
+        let Err(p) = parse::<T>(body.as_bytes()) else { panic!("{body} was accepted") };
         (p.status().as_u16(), p.message().to_owned())
     }
 

@@ -1,6 +1,6 @@
 use crate::http::body::field;
 use crate::http::schemas::Nullable;
-use clawdforge_domain::model::Prompt;
+use clawdforge_domain::model::{Prompt, Redacted};
 use clawdforge_domain::runs::RunInput;
 use clawdforge_domain::Error;
 use poem_openapi::types::Example;
@@ -8,6 +8,7 @@ use poem_openapi::Object;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+// Not `Debug`: it holds the prompts in clear; the domain's `RunInput` shows them redacted.
 /// `POST /run`: one stateless `claude -p` job.
 #[derive(Clone, PartialEq, Eq, Object, Deserialize)]
 #[oai(rename = "RunRequest", example, skip_serializing_if_is_none)]
@@ -40,19 +41,6 @@ pub struct RunRequestBody {
     pub timeout_secs: Option<u64>,
 }
 
-impl std::fmt::Debug for RunRequestBody {
-    // Prompts never reach logs, not even through a stray `{:?}`.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RunRequestBody")
-            .field("prompt", &format_args!("<{} bytes>", self.prompt.len()))
-            .field("model", &self.model)
-            .field("system_prompt", &self.system_prompt.as_ref().map(|s| format!("<{} bytes>", s.len())))
-            .field("max_turns", &self.max_turns)
-            .field("timeout_secs", &self.timeout_secs)
-            .finish()
-    }
-}
-
 impl Example for RunRequestBody {
     fn example() -> Self {
         Self {
@@ -71,7 +59,7 @@ impl RunRequestBody {
         Ok(RunInput {
             prompt: Prompt::parse(self.prompt, max_prompt_bytes)?,
             model: self.model,
-            system_prompt: self.system_prompt,
+            system_prompt: self.system_prompt.map(Redacted::new),
             max_turns: self.max_turns,
             timeout_secs: self.timeout_secs,
         })

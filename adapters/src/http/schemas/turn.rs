@@ -9,6 +9,7 @@ use poem_openapi::Object;
 use serde::Deserialize;
 use serde_json::Value;
 
+// Not `Debug`: it holds the prompt in clear; the domain's `TurnRequest` shows it redacted.
 /// `POST /sessions/{session_id}/turn`: one message to the agent.
 #[derive(Clone, PartialEq, Eq, Object, Deserialize)]
 #[oai(rename = "TurnRequest", example)]
@@ -28,17 +29,6 @@ pub struct TurnRequestBody {
     #[oai(nullable)]
     #[serde(default, deserialize_with = "field::optional")]
     pub wait: Option<bool>,
-}
-
-impl std::fmt::Debug for TurnRequestBody {
-    // Prompts never reach logs, not even through a stray `{:?}`.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TurnRequestBody")
-            .field("prompt", &format_args!("<{} bytes>", self.prompt.len()))
-            .field("files", &self.files)
-            .field("wait", &self.wait)
-            .finish()
-    }
 }
 
 impl Example for TurnRequestBody {
@@ -113,7 +103,7 @@ impl From<Turn> for TurnRecord {
         Self {
             turn_index: t.index,
             started_at: t.started_at.as_secs(),
-            prompt: t.prompt,
+            prompt: t.prompt.into_inner(),
             stop_reason: t.stop_reason,
             text: t.text,
             events: t.events,

@@ -154,7 +154,7 @@ impl TurnRow {
     pub(in crate::ledger) fn into_domain(self) -> Result<Turn, LedgerError> {
         Ok(Turn {
             index: to_u32("turns.turn_index", self.turn_index)?,
-            prompt: self.prompt,
+            prompt: self.prompt.into(),
             files: from_json("turns.files", &self.files)?,
             stop_reason: self.stop_reason,
             text: self.text,
@@ -192,7 +192,7 @@ impl<'a> NewTurnRow<'a> {
         Ok(Self {
             session_id: id.as_str(),
             turn_index: i64::from(t.index),
-            prompt: &t.prompt,
+            prompt: t.prompt.expose(),
             files: to_json(&t.files)?,
             stop_reason: &t.stop_reason,
             text: &t.text,

@@ -118,7 +118,7 @@ impl OneShotRunner for ClaudeRunner {
         };
         let system_prompt_file = match &request.system_prompt {
             None => None,
-            Some(text) => match dir.write_system_prompt(text) {
+            Some(text) => match dir.write_system_prompt(text.expose()) {
                 Ok(path) => Some(path),
                 Err(e) => {
                     dir.remove().await;
