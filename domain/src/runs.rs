@@ -101,10 +101,9 @@ impl Runs {
         let record = RunRecord {
             app: app.clone(),
             model: request.model.clone(),
-            ok: outcome.is_ok(),
+            status: outcome.status(),
             stop_reason: outcome.stop_reason().map(str::to_owned),
             duration_ms: outcome.duration_ms(),
-            error: outcome.error(),
             usage: outcome.usage(),
             at: self.clock.now(),
         };

@@ -120,7 +120,8 @@ impl Sessions {
         };
         let now = self.clock.now();
         let session = Session::open(self.ids.session_id(), app.clone(), agent, meta, now);
-        let event = AuditEvent { kind: AuditKind::Create, at: now, detail: json!({ "agent": session.agent.as_str() }) };
+        let event =
+            AuditEvent { kind: AuditKind::Create, at: now, detail: json!({ "agent": session.agent().as_str() }) };
         match self.ledger.create_session(&session, self.policy.caps(), &event).await? {
             Admission::Admitted => {}
             Admission::PoolFull => {
@@ -142,7 +143,7 @@ impl Sessions {
             let at = self.clock.now();
             let detail = json!({ "reason": CloseReason::OpenFailed.as_str(), "error": e.to_string() });
             let close = AuditEvent { kind: AuditKind::Close, at, detail };
-            self.ledger.close_session(&session.id, at, CloseReason::OpenFailed, &close).await?;
+            self.ledger.close_session(session.id(), at, CloseReason::OpenFailed, &close).await?;
             return Err(agent_error(e, &self.policy));
         }
         Ok(session)
@@ -189,13 +190,13 @@ impl Sessions {
         let at = self.clock.now();
         let event =
             AuditEvent { kind: AuditKind::Close, at, detail: json!({ "reason": CloseReason::Client.as_str() }) };
-        if !self.ledger.close_session(&session.id, at, CloseReason::Client, &event).await? {
+        if !self.ledger.close_session(session.id(), at, CloseReason::Client, &event).await? {
             return Ok(CloseOutcome::AlreadyClosed);
         }
         // A running turn is stopped at once and answered as cancelled; turns
         // queued behind it find the session closed (410).
-        self.stop_running_for_close(&session.id).await;
-        self.announce_closed(&session.id, CloseReason::Client).await;
+        self.stop_running_for_close(session.id()).await;
+        self.announce_closed(session.id(), CloseReason::Client).await;
         // The ledger is the truth; an agent that fails to close is reaped by its own idle TTL.
         let _ = self.runtime.close(&agent_session(&session)).await;
         Ok(CloseOutcome::Closed)
@@ -204,7 +205,7 @@ impl Sessions {
     /// The session's completed turns.
     pub async fn turns(&self, app: &AppName, id: &SessionId) -> Result<Vec<Turn>, Error> {
         let session = self.get(app, id).await?;
-        let mut turns = self.ledger.turns(&session.id).await?;
+        let mut turns = self.ledger.turns(session.id()).await?;
         turns.iter_mut().for_each(restore_text);
         Ok(turns)
     }
@@ -212,7 +213,7 @@ impl Sessions {
     /// The session's audit trail.
     pub async fn events(&self, app: &AppName, id: &SessionId) -> Result<Vec<AuditEvent>, Error> {
         let session = self.get(app, id).await?;
-        Ok(self.ledger.events(&session.id).await?)
+        Ok(self.ledger.events(session.id()).await?)
     }
 
     /// Open sessions across all apps.
@@ -227,22 +228,22 @@ impl Sessions {
         for session in self.ledger.idle_sessions(now.minus(self.policy.session_ttl)).await? {
             // The ledger's answer may be a moment old: the domain decides. A session
             // whose turn is running is not idle, whatever its last completed turn says.
-            if !session.is_idle(now, self.policy.session_ttl) || self.gate.is_busy(&session.id) {
+            if !session.is_idle(now, self.policy.session_ttl) || self.gate.is_busy(session.id()) {
                 continue;
             }
             let detail =
                 json!({ "reason": CloseReason::Ttl.as_str(), "last_activity": session.last_activity().as_secs() });
             let event = AuditEvent { kind: AuditKind::SweepClose, at: now, detail };
-            if self.ledger.close_session(&session.id, now, CloseReason::Ttl, &event).await? {
+            if self.ledger.close_session(session.id(), now, CloseReason::Ttl, &event).await? {
                 report.soft_closed += 1;
-                self.announce_closed(&session.id, CloseReason::Ttl).await;
+                self.announce_closed(session.id(), CloseReason::Ttl).await;
                 let _ = self.runtime.close(&agent_session(&session)).await;
             }
         }
         let purged = self.ledger.purge_closed(now.minus(self.policy.session_hard_ttl)).await?;
         report.hard_deleted = purged.len() as u64;
         for session in &purged {
-            self.feed.forget(&session.id);
+            self.feed.forget(session.id());
             // The ledger forgot it; what is left on disk goes too, or it would pile up forever.
             let _ = self.runtime.discard(&agent_session(session)).await;
         }
@@ -283,7 +284,7 @@ impl Sessions {
 }
 
 pub(crate) fn agent_session(s: &Session) -> AgentSession {
-    AgentSession { app: s.app.clone(), id: s.id.clone(), agent: s.agent.clone() }
+    AgentSession { app: s.app().clone(), id: s.id().clone(), agent: s.agent().clone() }
 }
 
 pub(crate) fn agent_error(e: RuntimeError, policy: &SessionPolicy) -> Error {

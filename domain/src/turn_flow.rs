@@ -35,7 +35,7 @@ pub struct AdmittedTurn {
 
 impl std::fmt::Debug for AdmittedTurn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AdmittedTurn").field("session", &self.session.id).field("index", &self.index).finish()
+        f.debug_struct("AdmittedTurn").field("session", self.session.id()).field("index", &self.index).finish()
     }
 }
 
@@ -52,7 +52,7 @@ impl AdmittedTurn {
 
     /// Its session's id.
     pub fn session_id(&self) -> &SessionId {
-        &self.session.id
+        self.session.id()
     }
 }
 
@@ -93,7 +93,7 @@ impl Sessions {
         let input = self.resolve_turn_files(input).await?;
         session.admit_turn()?;
         let permit = {
-            let enter = pin!(self.gate.enter(&session.id));
+            let enter = pin!(self.gate.enter(session.id()));
             let give_up = pin!(self.clock.sleep(self.policy.turn_timeout));
             match select(enter, give_up).await {
                 Either::Left((permit, _)) => permit,
@@ -104,13 +104,13 @@ impl Sessions {
         let session = self.get(app, id).await?;
         let index = session.admit_turn()?;
         let turn = Arc::new(RunningTurn::new(agent_session(&session), index));
-        self.running.insert(&session.id, turn.clone());
+        self.running.insert(session.id(), turn.clone());
         let started_at = self.clock.now();
         let draft = Draft { kind: FeedKind::TurnStarted, turn_index: Some(index), at: started_at, data: json!({}) };
-        let seq = match self.feed.append_one(&session.id, draft).await {
+        let seq = match self.feed.append_one(session.id(), draft).await {
             Ok(seq) => seq,
             Err(e) => {
-                self.running.remove(&session.id, &turn);
+                self.running.remove(session.id(), &turn);
                 return Err(e.into());
             }
         };
@@ -119,7 +119,7 @@ impl Sessions {
 
     /// Runs an admitted turn to its end and records it; the session is free again after.
     pub async fn run(&self, admitted: AdmittedTurn) -> Result<Turn, Error> {
-        let id = admitted.session.id.clone();
+        let id = admitted.session.id().clone();
         let running = admitted.turn.clone();
         let result = self.run_admitted(&admitted).await;
         self.running.remove(&id, &running);
@@ -131,7 +131,7 @@ impl Sessions {
     }
 
     async fn run_admitted(&self, t: &AdmittedTurn) -> Result<Turn, Error> {
-        let id = &t.session.id;
+        let id = t.session.id();
         let ports = SinkPorts {
             ledger: self.ledger.clone(),
             clock: self.clock.clone(),
@@ -230,8 +230,8 @@ impl Sessions {
     /// Stops the session's running turn; `false` when none was running.
     pub async fn cancel(&self, app: &AppName, id: &SessionId) -> Result<bool, Error> {
         let session = self.get(app, id).await?;
-        let Some(turn) = self.running.get(&session.id) else { return Ok(false) };
-        self.stop(&session.id, &turn).await;
+        let Some(turn) = self.running.get(session.id()) else { return Ok(false) };
+        self.stop(session.id(), &turn).await;
         Ok(true)
     }
 
@@ -294,7 +294,7 @@ impl Sessions {
         option_id: &str,
     ) -> Result<(), Error> {
         let session = self.get(app, id).await?;
-        let turn = self.running.get(&session.id).ok_or(Error::PermissionNotFound)?;
+        let turn = self.running.get(session.id()).ok_or(Error::PermissionNotFound)?;
         turn.answer(request_id, option_id)
     }
 
@@ -312,7 +312,7 @@ impl Sessions {
         after: u64,
     ) -> Result<impl Stream<Item = Result<FeedEvent, Error>> + Send + 'static, Error> {
         let session = self.get(app, id).await?;
-        Ok(self.feed.stream(session.id.clone(), after, session.is_open()).map(|r| r.map_err(Error::from)))
+        Ok(self.feed.stream(session.id().clone(), after, session.is_open()).map(|r| r.map_err(Error::from)))
     }
 
     /// The admitted turn's own events after its `turn_started`: its updates
@@ -322,7 +322,7 @@ impl Sessions {
         let index = t.index;
         let mut done = false;
         self.feed
-            .stream(t.session.id.clone(), t.seq, true)
+            .stream(t.session.id().clone(), t.seq, true)
             .take_while(move |r| {
                 let go = !done && r.is_ok();
                 if let Ok(e) = r {

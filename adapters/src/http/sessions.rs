@@ -156,7 +156,7 @@ impl SessionsApi {
         session_id: Path<String>,
     ) -> Result<Answer<SessionView>, ApiError<SessionErrors>> {
         let session = state.sessions.get(&auth.0, &parse_id(&session_id)?).await?;
-        Ok(Answer(SessionView::from(&session).with_live(&state.sessions.live(&session.id))))
+        Ok(Answer(SessionView::from(&session).with_live(&state.sessions.live(session.id()))))
     }
 
     /// List sessions
@@ -183,7 +183,7 @@ impl SessionsApi {
         let page = state.sessions.list(&auth.0, req).await?;
         let mut list = SessionList::from(&page);
         for (view, session) in list.sessions.iter_mut().zip(&page.sessions) {
-            *view = view.clone().with_live(&state.sessions.live(&session.id));
+            *view = view.clone().with_live(&state.sessions.live(session.id()));
         }
         Ok(Answer(list))
     }

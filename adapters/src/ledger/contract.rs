@@ -5,8 +5,8 @@
 
 use clawdforge_domain::model::{
     Admission, AgentName, AppName, AppRecord, AuditEvent, AuditKind, Caps, CloseReason, FeedEvent, FeedKind,
-    ListCursor, ListQuery, Meta, RunRecord, Session, SessionId, SessionState, StatusFilter, Timestamp, TokenHash, Turn,
-    Usage, UsageTotals, UsageWindow,
+    ListCursor, ListQuery, Meta, RunRecord, RunStatus, Session, SessionId, SessionState, StatusFilter, Timestamp,
+    TokenHash, Turn, Usage, UsageTotals, UsageWindow,
 };
 use clawdforge_domain::ports::Ledger;
 use clawdforge_domain::LedgerError;
@@ -137,7 +137,7 @@ fn all(limit: u32) -> ListQuery {
 }
 
 async fn create(l: &L, s: &Session) {
-    let got = l.create_session(s, ROOMY, &event(AuditKind::Create, s.created_at.as_millis())).await;
+    let got = l.create_session(s, ROOMY, &event(AuditKind::Create, s.created_at().as_millis())).await;
     assert_eq!(got, Ok(Admission::Admitted));
 }
 
@@ -146,7 +146,7 @@ async fn close(l: &L, n: u32, at_ms: i64) -> bool {
 }
 
 fn ids(sessions: &[Session]) -> Vec<SessionId> {
-    sessions.iter().map(|s| s.id.clone()).collect()
+    sessions.iter().map(|s| s.id().clone()).collect()
 }
 
 pub(crate) async fn an_app_is_found_by_its_token_hash(l: L) {
@@ -215,9 +215,9 @@ pub(crate) async fn apps_are_listed_by_name(l: L) {
 }
 
 pub(crate) async fn a_created_session_reads_back_as_written(l: L) {
-    let mut s = session(1, "billing", 1_700_000_000_123);
-    s.agent = AgentName::new("claude").expect("valid");
-    s.meta = Meta::new(json!({"purpose": "smoke", "n": [1, 2.5, {"deep": null}], "ü": "ß"})).expect("object");
+    let meta = Meta::new(json!({"purpose": "smoke", "n": [1, 2.5, {"deep": null}], "ü": "ß"})).expect("object");
+    let claude = AgentName::new("claude").expect("valid");
+    let s = Session::open(sid(1), app("billing"), claude, meta, ms(1_700_000_000_123));
     create(&l, &s).await;
     assert_eq!(l.session(&sid(1)).await, Ok(Some(s)));
 }
@@ -230,7 +230,7 @@ pub(crate) async fn a_duplicate_session_id_is_a_conflict(l: L) {
     create(&l, &session(1, "billing", 10)).await;
     let again = l.create_session(&session(1, "other", 20), ROOMY, &event(AuditKind::Create, 20)).await;
     assert!(matches!(again, Err(LedgerError::Conflict(_))), "{again:?}");
-    assert_eq!(l.session(&sid(1)).await.expect("get").map(|s| s.app), Some(app("billing")));
+    assert_eq!(l.session(&sid(1)).await.expect("get").map(|s| s.app().clone()), Some(app("billing")));
     assert_eq!(l.events(&sid(1)).await.expect("events").len(), 1);
 }
 
@@ -386,8 +386,8 @@ pub(crate) async fn a_recorded_turn_updates_the_session_and_appends_its_event(l:
     l.record_turn(&sid(1), &turn(1, 100, 50), &event(AuditKind::Turn, 150)).await.expect("turn 1");
     l.record_turn(&sid(1), &turn(2, 200, 75), &event(AuditKind::Turn, 275)).await.expect("turn 2");
     let s = l.session(&sid(1)).await.expect("get").expect("exists");
-    assert_eq!(s.turn_count, 2);
-    assert_eq!(s.last_turn_at, Some(ms(275)));
+    assert_eq!(s.turn_count(), 2);
+    assert_eq!(s.last_turn_at(), Some(ms(275)));
     let kinds: Vec<AuditKind> = l.events(&sid(1)).await.expect("events").iter().map(|e| e.kind).collect();
     assert_eq!(kinds, [AuditKind::Create, AuditKind::Turn, AuditKind::Turn]);
 }
@@ -426,7 +426,7 @@ pub(crate) async fn a_duplicate_turn_index_is_a_conflict_and_changes_nothing(l: 
     let again = l.record_turn(&sid(1), &turn(1, 900, 50), &event(AuditKind::Turn, 950)).await;
     assert!(matches!(again, Err(LedgerError::Conflict(_))), "{again:?}");
     let s = l.session(&sid(1)).await.expect("get").expect("exists");
-    assert_eq!(s.last_turn_at, Some(ms(150)));
+    assert_eq!(s.last_turn_at(), Some(ms(150)));
     assert_eq!(l.events(&sid(1)).await.expect("events").len(), 2);
     assert_eq!(l.turns(&sid(1)).await, Ok(vec![turn(1, 100, 50)]));
 }
@@ -458,7 +458,7 @@ pub(crate) async fn closing_an_open_session_records_when_and_why(l: L) {
     let closed = l.close_session(&sid(1), ms(40), CloseReason::Ttl, &event(AuditKind::SweepClose, 40)).await;
     assert_eq!(closed, Ok(true));
     let s = l.session(&sid(1)).await.expect("get").expect("exists");
-    assert_eq!(s.state, SessionState::Closed { at: ms(40), reason: CloseReason::Ttl });
+    assert_eq!(s.state(), SessionState::Closed { at: ms(40), reason: CloseReason::Ttl });
     assert_eq!(l.events(&sid(1)).await.expect("events").last(), Some(&event(AuditKind::SweepClose, 40)));
 }
 
@@ -468,7 +468,7 @@ pub(crate) async fn a_second_close_changes_nothing(l: L) {
     let second = l.close_session(&sid(1), ms(30), CloseReason::Ttl, &event(AuditKind::SweepClose, 30)).await;
     assert_eq!(second, Ok(false));
     let s = l.session(&sid(1)).await.expect("get").expect("exists");
-    assert_eq!(s.state, SessionState::Closed { at: ms(20), reason: CloseReason::Client });
+    assert_eq!(s.state(), SessionState::Closed { at: ms(20), reason: CloseReason::Client });
     let closes = l.events(&sid(1)).await.expect("events").iter().filter(|e| e.kind != AuditKind::Create).count();
     assert_eq!(closes, 1);
 }
@@ -533,18 +533,16 @@ pub(crate) async fn runs_are_recorded(l: L) {
     let ok = RunRecord {
         app: app("a"),
         model: Some("sonnet".into()),
-        ok: true,
+        status: RunStatus::Succeeded,
         stop_reason: Some("end_turn".into()),
         duration_ms: 1_234,
-        error: None,
         usage: Usage { cost_usd: Some(0.0123), input_tokens: Some(10), output_tokens: Some(3) },
         at: ms(5_000),
     };
     let failed = RunRecord {
         model: None,
-        ok: false,
+        status: RunStatus::Failed { error: "claude timed out".into() },
         stop_reason: Some("timeout".into()),
-        error: Some("claude timed out".into()),
         usage: Usage::default(),
         ..ok.clone()
     };
@@ -623,10 +621,12 @@ pub(crate) async fn usage_sums_the_apps_own_sessions_turns_and_runs_in_the_windo
     let run = |owner: &str, at: i64, cost: Option<f64>| RunRecord {
         app: app(owner),
         model: None,
-        ok: cost.is_some(),
+        status: match cost {
+            Some(_) => RunStatus::Succeeded,
+            None => RunStatus::Failed { error: "claude exit 1".into() },
+        },
         stop_reason: None,
         duration_ms: 1_000,
-        error: None,
         usage: Usage { cost_usd: cost, input_tokens: cost.map(|_| 50), output_tokens: cost.map(|_| 5) },
         at: ms(at),
     };

@@ -5,8 +5,8 @@
 
 use async_trait::async_trait;
 use clawdforge_domain::model::{
-    Admission, AppName, AppRecord, AuditEvent, Caps, CloseReason, FeedEvent, ListQuery, RunRecord, Session, SessionId,
-    SessionState, Timestamp, TokenHash, Turn, UsageTotals, UsageWindow,
+    Admission, AppName, AppRecord, AuditEvent, Caps, CloseOutcome, CloseReason, FeedEvent, ListQuery, RunRecord,
+    Session, SessionId, Timestamp, TokenHash, Turn, UsageTotals, UsageWindow,
 };
 use clawdforge_domain::ports::Ledger;
 use clawdforge_domain::LedgerError;
@@ -109,18 +109,18 @@ impl Ledger for MemoryLedger {
         if s.open_total >= u64::from(caps.max_live) {
             return Ok(Admission::PoolFull);
         }
-        if s.open_by_app.get(&session.app).copied().unwrap_or(0) >= u64::from(caps.max_per_app) {
+        if s.open_by_app.get(session.app()).copied().unwrap_or(0) >= u64::from(caps.max_per_app) {
             return Ok(Admission::AppQuotaReached);
         }
-        if s.sessions.contains_key(&session.id) {
-            return Err(LedgerError::Conflict(format!("session {} exists", session.id)));
+        if s.sessions.contains_key(session.id()) {
+            return Err(LedgerError::Conflict(format!("session {} exists", session.id())));
         }
-        let id = session.id.clone();
+        let id = session.id().clone();
         if session.is_open() {
             s.open_total += 1;
-            *s.open_by_app.entry(session.app.clone()).or_default() += 1;
+            *s.open_by_app.entry(session.app().clone()).or_default() += 1;
         }
-        s.by_app.entry(session.app.clone()).or_default().insert((session.created_at, id.clone()));
+        s.by_app.entry(session.app().clone()).or_default().insert((session.created_at(), id.clone()));
         s.sessions.insert(id.clone(), session.clone());
         s.events.insert(id, vec![event.clone()]);
         Ok(Admission::Admitted)
@@ -162,8 +162,7 @@ impl Ledger for MemoryLedger {
         }
         turns.insert(turn.index, turn.clone());
         if let Some(session) = s.sessions.get_mut(id) {
-            session.turn_count = turn.index;
-            session.last_turn_at = Some(turn.completed_at());
+            session.record_turn(turn.index, turn.completed_at());
         }
         s.events.entry(id.clone()).or_default().push(event.clone());
         Ok(())
@@ -186,11 +185,11 @@ impl Ledger for MemoryLedger {
         event: &AuditEvent,
     ) -> Result<bool, LedgerError> {
         let mut s = self.lock()?;
-        let Some(session) = s.sessions.get_mut(id).filter(|session| session.is_open()) else {
+        let Some(session) = s.sessions.get_mut(id) else { return Ok(false) };
+        if session.close(at, reason) == CloseOutcome::AlreadyClosed {
             return Ok(false);
-        };
-        session.state = SessionState::Closed { at, reason };
-        let app = session.app.clone();
+        }
+        let app = session.app().clone();
         s.open_total = s.open_total.saturating_sub(1);
         if let Some(n) = s.open_by_app.get_mut(&app) {
             *n = n.saturating_sub(1);
@@ -212,22 +211,26 @@ impl Ledger for MemoryLedger {
         let mut idle: Vec<Session> =
             s.sessions.values().filter(|x| x.is_open() && x.last_activity() < before).cloned().collect();
         // Same order as the SQL ledger: longest idle first.
-        idle.sort_by(|a, b| (a.last_activity(), &a.id).cmp(&(b.last_activity(), &b.id)));
+        idle.sort_by(|a, b| (a.last_activity(), a.id()).cmp(&(b.last_activity(), b.id())));
         Ok(idle)
     }
 
     async fn purge_closed(&self, before: Timestamp) -> Result<Vec<Session>, LedgerError> {
         let mut s = self.lock()?;
-        let doomed: Vec<SessionId> =
-            s.sessions.values().filter(|x| x.closed_at().is_some_and(|at| at < before)).map(|x| x.id.clone()).collect();
+        let doomed: Vec<SessionId> = s
+            .sessions
+            .values()
+            .filter(|x| x.closed_at().is_some_and(|at| at < before))
+            .map(|x| x.id().clone())
+            .collect();
         let mut purged = Vec::with_capacity(doomed.len());
         for id in &doomed {
             let Some(session) = s.sessions.remove(id) else { continue };
             s.turns.remove(id);
             s.events.remove(id);
             s.feed.remove(id);
-            if let Some(keys) = s.by_app.get_mut(&session.app) {
-                keys.remove(&(session.created_at, id.clone()));
+            if let Some(keys) = s.by_app.get_mut(session.app()) {
+                keys.remove(&(session.created_at(), id.clone()));
             }
             purged.push(session);
         }
@@ -268,7 +271,7 @@ impl Ledger for MemoryLedger {
         let mut totals = UsageTotals::default();
         for (_, id) in s.by_app.get(app).into_iter().flatten() {
             let Some(session) = s.sessions.get(id) else { continue };
-            if window.contains(session.created_at) {
+            if window.contains(session.created_at()) {
                 totals.sessions_created += 1;
             }
             for turn in s.turns.get(id).into_iter().flat_map(BTreeMap::values) {

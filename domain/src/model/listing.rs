@@ -38,7 +38,7 @@ pub struct ListCursor {
 impl ListCursor {
     /// The cursor that resumes after `s`.
     pub fn after(s: &Session) -> Self {
-        Self { created_at: s.created_at, id: s.id.clone() }
+        Self { created_at: s.created_at(), id: s.id().clone() }
     }
 
     /// Parses the opaque `<millis>.<id>` form clients send back.
@@ -50,7 +50,7 @@ impl ListCursor {
 
     /// Whether `s` comes after this cursor in listing order.
     pub fn precedes(&self, s: &Session) -> bool {
-        (s.created_at, &s.id) < (self.created_at, &self.id)
+        (s.created_at(), s.id()) < (self.created_at, &self.id)
     }
 }
 

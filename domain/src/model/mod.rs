@@ -22,7 +22,7 @@ pub use listing::{ListCursor, ListQuery, SessionPage, StatusFilter};
 pub use meta::{InvalidMeta, Meta};
 pub use permission::{PermissionAsk, PermissionChoice};
 pub use redacted::Redacted;
-pub use run::{RunOutcome, RunRecord, RunRequest};
+pub use run::{RunOutcome, RunRecord, RunRequest, RunStatus};
 pub use session::{Admission, Caps, CloseOutcome, CloseReason, Session, SessionState};
 pub use time::Timestamp;
 pub(crate) use turn::path_is_allowed;

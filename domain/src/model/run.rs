@@ -91,6 +91,41 @@ impl RunOutcome {
             RunOutcome::TimedOut { duration_ms, .. } => Some(format!("claude timed out after {duration_ms} ms")),
         }
     }
+
+    /// Whether it succeeded, and why not, as the ledger keeps it.
+    pub fn status(&self) -> RunStatus {
+        match self.error() {
+            None => RunStatus::Succeeded,
+            Some(error) => RunStatus::Failed { error },
+        }
+    }
+}
+
+/// Whether a recorded run succeeded: a failure always says why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunStatus {
+    /// Claude answered.
+    Succeeded,
+    /// Claude failed or timed out.
+    Failed {
+        /// What went wrong.
+        error: String,
+    },
+}
+
+impl RunStatus {
+    /// Whether it succeeded.
+    pub fn is_ok(&self) -> bool {
+        matches!(self, RunStatus::Succeeded)
+    }
+
+    /// The error, for a failure.
+    pub fn error(&self) -> Option<&str> {
+        match self {
+            RunStatus::Succeeded => None,
+            RunStatus::Failed { error } => Some(error),
+        }
+    }
 }
 
 /// A run as the ledger keeps it: never the prompt.
@@ -100,14 +135,12 @@ pub struct RunRecord {
     pub app: AppName,
     /// The model asked for.
     pub model: Option<String>,
-    /// Whether it succeeded.
-    pub ok: bool,
+    /// Whether it succeeded, and the error when it did not.
+    pub status: RunStatus,
     /// Its stop reason.
     pub stop_reason: Option<String>,
     /// Wall time.
     pub duration_ms: u64,
-    /// The error, for failures.
-    pub error: Option<String>,
     /// Cost and tokens, where reported.
     pub usage: Usage,
     /// When it finished.

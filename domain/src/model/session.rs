@@ -83,31 +83,79 @@ pub enum Admission {
     AppQuotaReached,
 }
 
-/// A multi-turn conversation between one app and one agent.
+/// A multi-turn conversation between one app and one agent. Its fields are
+/// its own: it changes only through its methods (a turn, a close), so no
+/// caller can reopen a closed session or count turns backwards.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session {
-    /// Its id.
-    pub id: SessionId,
-    /// The app that created and owns it.
-    pub app: AppName,
-    /// The agent it talks to.
-    pub agent: AgentName,
-    /// The creator's metadata.
-    pub meta: Meta,
-    /// When it was created.
-    pub created_at: Timestamp,
-    /// When its last turn completed.
-    pub last_turn_at: Option<Timestamp>,
-    /// Completed turns.
-    pub turn_count: u32,
-    /// Open or closed.
-    pub state: SessionState,
+    id: SessionId,
+    app: AppName,
+    agent: AgentName,
+    meta: Meta,
+    created_at: Timestamp,
+    last_turn_at: Option<Timestamp>,
+    turn_count: u32,
+    state: SessionState,
 }
 
 impl Session {
     /// A new open session.
     pub fn open(id: SessionId, app: AppName, agent: AgentName, meta: Meta, now: Timestamp) -> Self {
         Self { id, app, agent, meta, created_at: now, last_turn_at: None, turn_count: 0, state: SessionState::Open }
+    }
+
+    /// The session with the turns a ledger recorded for it: `turn_count`
+    /// completed, the last at `last_turn_at`.
+    pub fn with_turns(mut self, turn_count: u32, last_turn_at: Option<Timestamp>) -> Self {
+        self.turn_count = turn_count;
+        self.last_turn_at = last_turn_at;
+        self
+    }
+
+    /// Counts a completed turn: it becomes the last one.
+    pub fn record_turn(&mut self, index: u32, completed_at: Timestamp) {
+        self.turn_count = self.turn_count.max(index);
+        self.last_turn_at = Some(completed_at);
+    }
+
+    /// Its id.
+    pub fn id(&self) -> &SessionId {
+        &self.id
+    }
+
+    /// The app that created and owns it.
+    pub fn app(&self) -> &AppName {
+        &self.app
+    }
+
+    /// The agent it talks to.
+    pub fn agent(&self) -> &AgentName {
+        &self.agent
+    }
+
+    /// The creator's metadata.
+    pub fn meta(&self) -> &Meta {
+        &self.meta
+    }
+
+    /// When it was created.
+    pub fn created_at(&self) -> Timestamp {
+        self.created_at
+    }
+
+    /// When its last turn completed.
+    pub fn last_turn_at(&self) -> Option<Timestamp> {
+        self.last_turn_at
+    }
+
+    /// Completed turns.
+    pub fn turn_count(&self) -> u32 {
+        self.turn_count
+    }
+
+    /// Open or closed.
+    pub fn state(&self) -> SessionState {
+        self.state
     }
 
     /// Whether `app` may see this session at all (isolation).
@@ -204,7 +252,7 @@ mod tests {
         let mut s = session_at(0);
         assert!(!s.is_idle(Timestamp::from_millis(10_000), ttl));
         assert!(s.is_idle(Timestamp::from_millis(10_001), ttl));
-        s.last_turn_at = Some(Timestamp::from_millis(5_000));
+        s.record_turn(1, Timestamp::from_millis(5_000));
         assert!(!s.is_idle(Timestamp::from_millis(10_001), ttl));
         assert!(s.is_idle(Timestamp::from_millis(15_001), ttl));
     }
@@ -220,12 +268,21 @@ mod tests {
 
     #[test]
     fn a_closed_session_admits_no_turn_and_an_open_one_counts_from_one() {
-        let mut s = session_at(0);
+        let s = session_at(0);
         assert_eq!(s.admit_turn(), Ok(1));
-        s.turn_count = 4;
+        let mut s = s.with_turns(4, Some(Timestamp::from_millis(1)));
         assert_eq!(s.admit_turn(), Ok(5));
         s.close(Timestamp::from_millis(1), CloseReason::Client);
         assert_eq!(s.admit_turn(), Err(crate::Error::Gone));
+    }
+
+    #[test]
+    fn a_recorded_turn_is_the_last_activity_and_the_count_never_goes_back() {
+        let mut s = session_at(0);
+        s.record_turn(2, Timestamp::from_millis(700));
+        assert_eq!((s.turn_count(), s.last_activity()), (2, Timestamp::from_millis(700)));
+        s.record_turn(1, Timestamp::from_millis(900));
+        assert_eq!((s.turn_count(), s.last_turn_at()), (2, Some(Timestamp::from_millis(900))));
     }
 
     #[test]

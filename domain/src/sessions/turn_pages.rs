@@ -38,7 +38,7 @@ impl Sessions {
             Some(c) => c.parse::<u32>().map_err(|_| Error::invalid("cursor", "is not a cursor this server issued"))?,
         };
         let session = self.get(app, id).await?;
-        let mut turns = self.ledger.turns_page(&session.id, after, limit + 1).await?;
+        let mut turns = self.ledger.turns_page(session.id(), after, limit + 1).await?;
         let next_cursor = if turns.len() > limit as usize {
             turns.truncate(limit as usize);
             turns.last().map(|t| t.index.to_string())

@@ -1,5 +1,5 @@
 use crate::support::{app, TestClock};
-use clawdforge_domain::model::{Prompt, RunOutcome, Usage};
+use clawdforge_domain::model::{Prompt, RunOutcome, RunStatus, Usage};
 use clawdforge_domain::ports::{MockLedger, MockOneShotRunner};
 use clawdforge_domain::runs::{RunInput, RunPolicy, Runs};
 use clawdforge_domain::{Error, LedgerError};
@@ -42,11 +42,10 @@ async fn a_run_is_recorded_with_its_outcome_and_never_its_prompt() {
         .expect_record_run()
         .withf(|r| {
             r.app == app("a")
-                && r.ok
+                && r.status == RunStatus::Succeeded
                 && r.model.as_deref() == Some("sonnet")
                 && r.duration_ms == 42
                 && r.stop_reason.as_deref() == Some("end_turn")
-                && r.error.is_none()
                 && r.usage == Usage { cost_usd: Some(0.01), input_tokens: Some(12), output_tokens: Some(3) }
                 && !format!("{r:?}").contains("say hi")
         })
@@ -71,7 +70,9 @@ async fn a_failed_run_is_an_outcome_recorded_as_not_ok_with_its_error() {
     let mut ledger = MockLedger::new();
     ledger
         .expect_record_run()
-        .withf(|r| !r.ok && r.error.as_deref() == Some("claude exit 1") && r.stop_reason.as_deref() == Some("error"))
+        .withf(|r| {
+            r.status == RunStatus::Failed { error: "claude exit 1".into() } && r.stop_reason.as_deref() == Some("error")
+        })
         .times(1)
         .returning(|_| Ok(()));
     let out = runs(ledger, runner).run(&app("a"), input("x")).await.expect("outcome");
@@ -88,7 +89,7 @@ async fn a_timed_out_run_is_recorded_with_stop_reason_timeout() {
     let mut ledger = MockLedger::new();
     ledger
         .expect_record_run()
-        .withf(|r| !r.ok && r.stop_reason.as_deref() == Some("timeout"))
+        .withf(|r| !r.status.is_ok() && r.stop_reason.as_deref() == Some("timeout"))
         .times(1)
         .returning(|_| Ok(()));
     let out =

@@ -39,7 +39,7 @@ fn sessions_with(ledger: Arc<dyn Ledger>, runtime: Arc<dyn AgentRuntime>, policy
 fn ledger_holding(session: Session) -> MockLedger {
     let mut ledger = MockLedger::new();
     feed_ok(&mut ledger);
-    ledger.expect_session().returning(move |id| Ok((id == &session.id).then(|| session.clone())));
+    ledger.expect_session().returning(move |id| Ok((id == session.id()).then(|| session.clone())));
     ledger
 }
 
@@ -78,7 +78,7 @@ async fn create_admits_the_session_with_a_create_event_and_opens_its_agent() {
         .expect_create_session()
         .withf(|s, caps, ev| {
             s.is_open()
-                && s.app == app("a")
+                && s.app() == &app("a")
                 && caps.max_live == 10
                 && caps.max_per_app == 4
                 && ev.kind == AuditKind::Create
@@ -91,9 +91,9 @@ async fn create_admits_the_session_with_a_create_event_and_opens_its_agent() {
         .create(&app("a"), NewSession { agent: "echo".into(), meta: Some(json!({"purpose": "smoke"})) })
         .await
         .expect("created");
-    assert_eq!(s.meta.to_value(), json!({"purpose": "smoke"}));
-    assert_eq!(s.created_at, Timestamp::from_secs(NOW));
-    assert!(s.id.as_str().len() >= 16);
+    assert_eq!(s.meta().to_value(), json!({"purpose": "smoke"}));
+    assert_eq!(s.created_at(), Timestamp::from_secs(NOW));
+    assert!(s.id().as_str().len() >= 16);
 }
 
 #[tokio::test]
@@ -263,8 +263,7 @@ async fn a_turn_on_a_closed_session_is_gone() {
 
 #[tokio::test]
 async fn a_completed_turn_gets_the_next_index_and_is_recorded_with_a_turn_event() {
-    let mut session = open_session(1, "a", NOW);
-    session.turn_count = 2;
+    let session = open_session(1, "a", NOW).with_turns(2, None);
     let mut ledger = ledger_holding(session);
     ledger
         .expect_record_turn()
@@ -424,8 +423,7 @@ fn counting_ledger(session: Session) -> MockLedger {
     ledger.expect_session().returning(move |_| Ok(Some(read.lock().expect("lock").clone())));
     ledger.expect_record_turn().returning(move |_, turn, _| {
         let mut s = store.lock().expect("lock");
-        s.turn_count = turn.index;
-        s.last_turn_at = Some(turn.completed_at());
+        s.record_turn(turn.index, turn.completed_at());
         Ok(())
     });
     ledger
@@ -541,8 +539,7 @@ async fn a_bad_status_limit_or_cursor_is_invalid_and_names_the_field() {
 #[tokio::test]
 async fn the_sweeper_closes_idle_sessions_with_reason_ttl_and_closes_their_agents() {
     let idle = open_session(1, "a", NOW - 61);
-    let mut fresh_by_turn = open_session(2, "a", NOW - 600);
-    fresh_by_turn.last_turn_at = Some(Timestamp::from_secs(NOW - 10));
+    let fresh_by_turn = open_session(2, "a", NOW - 600).with_turns(1, Some(Timestamp::from_secs(NOW - 10)));
     let mut ledger = MockLedger::new();
     feed_ok(&mut ledger);
     ledger

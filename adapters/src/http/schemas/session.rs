@@ -51,7 +51,12 @@ pub struct SessionCreated {
 
 impl From<&Session> for SessionCreated {
     fn from(s: &Session) -> Self {
-        Self { ok: true, session_id: s.id.to_string(), agent: s.agent.to_string(), created_at: s.created_at.as_secs() }
+        Self {
+            ok: true,
+            session_id: s.id().to_string(),
+            agent: s.agent().to_string(),
+            created_at: s.created_at().as_secs(),
+        }
     }
 }
 
@@ -109,7 +114,7 @@ impl SessionView {
 
 impl From<&Session> for SessionView {
     fn from(s: &Session) -> Self {
-        let (status, closed_at, close_reason) = match s.state {
+        let (status, closed_at, close_reason) = match s.state() {
             SessionState::Open => (SessionStatus::Open, None, None),
             SessionState::Closed { at, reason } => {
                 (SessionStatus::Closed, Some(at.as_secs()), Some(reason.as_str().to_owned()))
@@ -117,15 +122,15 @@ impl From<&Session> for SessionView {
         };
         Self {
             ok: true,
-            session_id: s.id.to_string(),
-            agent: s.agent.to_string(),
-            meta: s.meta.to_value(),
+            session_id: s.id().to_string(),
+            agent: s.agent().to_string(),
+            meta: s.meta().to_value(),
             status,
-            created_at: s.created_at.as_secs(),
-            last_turn_at: s.last_turn_at.map(|t| t.as_secs()).into(),
+            created_at: s.created_at().as_secs(),
+            last_turn_at: s.last_turn_at().map(|t| t.as_secs()).into(),
             closed_at: closed_at.into(),
             close_reason: close_reason.into(),
-            turn_count: s.turn_count,
+            turn_count: s.turn_count(),
             running: false,
             pending_permissions: Vec::new(),
         }

@@ -18,7 +18,7 @@ async fn creating_a_session_returns_a_long_url_safe_id_and_the_agent() {
     assert_eq!(keys.len(), 4, "{body}");
 
     let row = api.ledger.session(&SessionId::new(sid).expect("valid")).await.expect("ledger").expect("row");
-    assert_eq!(row.app.as_str(), "alpha");
+    assert_eq!(row.app().as_str(), "alpha");
 }
 
 #[tokio::test]
@@ -29,7 +29,7 @@ async fn meta_is_stored_and_returned_as_given() {
         .expect("id")
         .to_owned();
     let row = api.ledger.session(&SessionId::new(sid.as_str()).expect("valid")).await.expect("ledger").expect("row");
-    assert_eq!(row.meta.to_value(), json!({"purpose": "smoke"}));
+    assert_eq!(row.meta().to_value(), json!({"purpose": "smoke"}));
     assert_eq!(api.get(&api.alpha, &sid).await.ok()["meta"], json!({"purpose": "smoke"}));
 }
 

@@ -41,20 +41,20 @@ pub(super) fn create(
     caps: Caps,
     event: &AuditEvent,
 ) -> Result<Admission, LedgerError> {
-    let meta = serde_json::to_string(session.meta.as_map())
+    let meta = serde_json::to_string(session.meta().as_map())
         .map_err(|e| LedgerError::Unavailable(format!("cannot encode JSON: {e}")))?;
     let verdict = sql_query(
         "SELECT create_session_capped($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) AS verdict",
     )
-    .bind::<Text, _>(session.id.as_str())
-    .bind::<Text, _>(session.app.as_str())
-    .bind::<Text, _>(session.agent.as_str())
+    .bind::<Text, _>(session.id().as_str())
+    .bind::<Text, _>(session.app().as_str())
+    .bind::<Text, _>(session.agent().as_str())
     .bind::<Text, _>(&meta)
-    .bind::<BigInt, _>(session.created_at.as_millis())
-    .bind::<Nullable<BigInt>, _>(session.last_turn_at.map(Timestamp::as_millis))
+    .bind::<BigInt, _>(session.created_at().as_millis())
+    .bind::<Nullable<BigInt>, _>(session.last_turn_at().map(Timestamp::as_millis))
     .bind::<Nullable<BigInt>, _>(session.closed_at().map(Timestamp::as_millis))
     .bind::<Nullable<Text>, _>(session.close_reason().map(CloseReason::as_str))
-    .bind::<BigInt, _>(i64::from(session.turn_count))
+    .bind::<BigInt, _>(i64::from(session.turn_count()))
     .bind::<BigInt, _>(i64::from(caps.max_live))
     .bind::<BigInt, _>(i64::from(caps.max_per_app))
     .bind::<Text, _>(event.kind.as_str())

@@ -132,7 +132,7 @@ async fn two_gateways_sweeping_at_once_close_and_purge_each_session_once() {
         let mut closed = 0;
         for s in l.idle_sessions(Timestamp::from_millis(5_000)).await.expect("idle") {
             let at = Timestamp::from_millis(6_000);
-            if l.close_session(&s.id, at, CloseReason::Ttl, &event(AuditKind::SweepClose)).await.expect("close") {
+            if l.close_session(s.id(), at, CloseReason::Ttl, &event(AuditKind::SweepClose)).await.expect("close") {
                 closed += 1;
             }
         }
@@ -145,7 +145,7 @@ async fn two_gateways_sweeping_at_once_close_and_purge_each_session_once() {
         tokio::join!(a.purge_closed(Timestamp::from_millis(7_000)), b.purge_closed(Timestamp::from_millis(7_000)));
     let (p, q) = (p.expect("purge a"), q.expect("purge b"));
     assert_eq!(p.len() + q.len(), 30);
-    assert!(p.iter().all(|s| !q.iter().any(|t| t.id == s.id)));
+    assert!(p.iter().all(|s| !q.iter().any(|t| t.id() == s.id())));
     assert_eq!(a.count_open_sessions().await, Ok(0));
 }
 
@@ -174,7 +174,7 @@ async fn a_database_that_goes_away_is_unreachable_then_serves_again_without_reop
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         read = ledger.session(&sid(1)).await;
     }
-    assert_eq!(read.expect("read after restart").map(|s| s.id), Some(sid(1)));
+    assert_eq!(read.expect("read after restart").map(|s| s.id().clone()), Some(sid(1)));
     assert_eq!(
         ledger.create_session(&session(2, "app"), roomy, &event(AuditKind::Create)).await,
         Ok(Admission::Admitted)

@@ -3,8 +3,8 @@
 
 use super::schema::{apps, runs, session_events, sessions, turns};
 use clawdforge_domain::model::{
-    AgentName, AppName, AppRecord, AuditEvent, AuditKind, CloseReason, Meta, RunRecord, Session, SessionId,
-    SessionState, Timestamp, TokenHash, Turn, Usage,
+    AgentName, AppName, AppRecord, AuditEvent, AuditKind, CloseReason, Meta, RunRecord, Session, SessionId, Timestamp,
+    TokenHash, Turn, Usage,
 };
 use clawdforge_domain::LedgerError;
 use diesel::prelude::*;
@@ -83,24 +83,25 @@ pub(in crate::ledger) struct SessionRow {
 
 impl SessionRow {
     pub(in crate::ledger) fn into_domain(self) -> Result<Session, LedgerError> {
-        let state = match (self.closed_at, self.close_reason) {
-            (None, _) => SessionState::Open,
+        let closed = match (self.closed_at, self.close_reason) {
+            (None, _) => None,
             (Some(at), reason) => {
                 let reason = reason.as_deref().and_then(CloseReason::parse);
-                let reason = reason.ok_or_else(|| corrupt("sessions.close_reason", &self.id))?;
-                SessionState::Closed { at: Timestamp::from_millis(at), reason }
+                Some((Timestamp::from_millis(at), reason.ok_or_else(|| corrupt("sessions.close_reason", &self.id))?))
             }
         };
-        Ok(Session {
-            meta: Meta::from_stored(from_json("sessions.meta", &self.meta)?),
-            app: AppName::new(self.app).map_err(|e| corrupt("sessions.app", e))?,
-            agent: AgentName::new(self.agent).map_err(|e| corrupt("sessions.agent", e))?,
-            created_at: Timestamp::from_millis(self.created_at),
-            last_turn_at: self.last_turn_at.map(Timestamp::from_millis),
-            turn_count: to_u32("sessions.turn_count", self.turn_count)?,
-            state,
-            id: SessionId::new(self.id).map_err(|e| corrupt("sessions.id", e))?,
-        })
+        let mut session = Session::open(
+            SessionId::new(self.id).map_err(|e| corrupt("sessions.id", e))?,
+            AppName::new(self.app).map_err(|e| corrupt("sessions.app", e))?,
+            AgentName::new(self.agent).map_err(|e| corrupt("sessions.agent", e))?,
+            Meta::from_stored(from_json("sessions.meta", &self.meta)?),
+            Timestamp::from_millis(self.created_at),
+        )
+        .with_turns(to_u32("sessions.turn_count", self.turn_count)?, self.last_turn_at.map(Timestamp::from_millis));
+        if let Some((at, reason)) = closed {
+            session.close(at, reason);
+        }
+        Ok(session)
     }
 }
 
@@ -121,15 +122,15 @@ pub(in crate::ledger) struct NewSessionRow<'a> {
 impl<'a> NewSessionRow<'a> {
     pub(in crate::ledger) fn new(s: &'a Session) -> Result<Self, LedgerError> {
         Ok(Self {
-            id: s.id.as_str(),
-            app: s.app.as_str(),
-            agent: s.agent.as_str(),
-            meta: to_json(s.meta.as_map())?,
-            created_at: s.created_at.as_millis(),
-            last_turn_at: s.last_turn_at.map(Timestamp::as_millis),
+            id: s.id().as_str(),
+            app: s.app().as_str(),
+            agent: s.agent().as_str(),
+            meta: to_json(s.meta().as_map())?,
+            created_at: s.created_at().as_millis(),
+            last_turn_at: s.last_turn_at().map(Timestamp::as_millis),
             closed_at: s.closed_at().map(Timestamp::as_millis),
             close_reason: s.close_reason().map(CloseReason::as_str),
-            turn_count: i64::from(s.turn_count),
+            turn_count: i64::from(s.turn_count()),
         })
     }
 }
@@ -260,10 +261,10 @@ impl<'a> NewRunRow<'a> {
         Self {
             app: r.app.as_str(),
             model: r.model.as_deref(),
-            ok: r.ok,
+            ok: r.status.is_ok(),
             stop_reason: r.stop_reason.as_deref(),
             duration_ms: to_i64(r.duration_ms),
-            error: r.error.as_deref(),
+            error: r.status.error(),
             cost_usd: r.usage.cost_usd,
             at: r.at.as_millis(),
             input_tokens: r.usage.input_tokens.map(to_i64),

@@ -25,13 +25,16 @@ pub(super) fn create(
     event: &AuditEvent,
 ) -> Result<Admission, LedgerError> {
     let row = NewSessionRow::new(session)?;
-    let event = NewEventRow::new(&session.id, event);
+    let event = NewEventRow::new(session.id(), event);
     write(c, |c| {
         if open_total(c)? >= i64::from(caps.max_live) {
             return Ok(Admission::PoolFull);
         }
-        let of_app: Option<i64> =
-            open_session_counts::table.find(session.app.as_str()).select(open_session_counts::n).first(c).optional()?;
+        let of_app: Option<i64> = open_session_counts::table
+            .find(session.app().as_str())
+            .select(open_session_counts::n)
+            .first(c)
+            .optional()?;
         if of_app.unwrap_or(0) >= i64::from(caps.max_per_app) {
             return Ok(Admission::AppQuotaReached);
         }

@@ -2,7 +2,7 @@
 //! and the physical rows behind the contract.
 
 use super::*;
-use clawdforge_domain::model::{AgentName, AuditKind, Meta, SessionState};
+use clawdforge_domain::model::{AgentName, AuditKind, Meta, RunStatus, SessionState};
 use diesel::sql_types::{BigInt, Text};
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
 use serde_json::json;
@@ -91,11 +91,11 @@ async fn everything_written_survives_dropping_and_reopening_the_ledger() {
     let again = SqliteLedger::open(&path).expect("reopen");
     assert_eq!(again.app_by_token_hash(&app.token_hash).await, Ok(Some(app)));
     let one = again.session(&sid(1)).await.expect("get").expect("session 1");
-    assert_eq!((one.turn_count, one.meta.to_value()), (1, json!({"n": 1})));
+    assert_eq!((one.turn_count(), one.meta().to_value()), (1, json!({"n": 1})));
     assert_eq!(again.turns(&sid(1)).await, Ok(vec![turn(1)]));
     assert_eq!(again.events(&sid(1)).await.expect("events").len(), 2);
     let two = again.session(&sid(2)).await.expect("get").expect("session 2");
-    assert_eq!(two.state, SessionState::Closed { at: Timestamp::from_millis(3_000), reason: CloseReason::Client });
+    assert_eq!(two.state(), SessionState::Closed { at: Timestamp::from_millis(3_000), reason: CloseReason::Client });
     assert_eq!(again.count_open_sessions().await, Ok(1));
 }
 
@@ -155,10 +155,9 @@ async fn runs_are_stored_without_any_prompt_column() {
     let run = RunRecord {
         app: AppName::new("app").expect("valid"),
         model: None,
-        ok: true,
+        status: RunStatus::Succeeded,
         stop_reason: None,
         duration_ms: 5,
-        error: None,
         usage: clawdforge_domain::model::Usage { cost_usd: Some(0.5), input_tokens: None, output_tokens: None },
         at: Timestamp::from_millis(9),
     };
