@@ -4,7 +4,8 @@
 use crate::error::Error;
 use crate::feed::{Draft, FeedHub};
 use crate::model::{
-    AuditEvent, AuditKind, FeedKind, LiveState, PendingPermission, PermissionAsk, PermissionChoice, SessionId,
+    AuditDetail, AuditEvent, DecidedBy, FeedKind, LiveState, PendingPermission, PermissionAsk, PermissionChoice,
+    SessionId,
 };
 use crate::ports::{AgentSession, Clock, IdSource, Ledger, TurnSink};
 use async_trait::async_trait;
@@ -223,20 +224,20 @@ impl TurnSink for TurnFeed {
             }
         }
         let (choice, by) = match select(answered, pin!(ports.clock.sleep(ports.permission_timeout))).await {
-            Either::Left((Ok(Some(option)), _)) => (Some(option), "client"),
-            Either::Left((Ok(None) | Err(_), _)) => (None, "cancelled"),
+            Either::Left((Ok(Some(option)), _)) => (Some(option), DecidedBy::Client),
+            Either::Left((Ok(None) | Err(_), _)) => (None, DecidedBy::Cancelled),
             Either::Right(_) => {
                 self.turn.pending().remove(&request_id);
-                (rejection(&ask.options), "timeout")
+                (rejection(&ask.options), DecidedBy::Timeout)
             }
         };
-        let detail = json!({
-            "turn_index": self.turn.index,
-            "request_id": request_id,
-            "option_id": choice,
-            "by": by,
-        });
-        let event = AuditEvent { kind: AuditKind::Permission, at: ports.clock.now(), detail };
+        let detail = AuditDetail::PermissionDecided {
+            turn_index: self.turn.index,
+            request_id: request_id.clone(),
+            option_id: choice.clone(),
+            by,
+        };
+        let event = AuditEvent::new(ports.clock.now(), detail);
         // The decision stands even if the audit row cannot be written.
         let _ = ports.ledger.record_event(&self.id, &event).await;
         choice

@@ -4,13 +4,13 @@ use crate::error::{Error, RuntimeError};
 use crate::feed::FeedHub;
 use crate::live::Running;
 use crate::model::{
-    Admission, AgentName, AppName, AuditEvent, AuditKind, CloseOutcome, CloseReason, ListCursor, ListQuery, Meta,
+    Admission, AgentName, AppName, AuditDetail, AuditEvent, CloseOutcome, CloseReason, ListCursor, ListQuery, Meta,
     Prompt, Session, SessionId, SessionPage, StatusFilter, Turn, TurnInput,
 };
 use crate::policy::SessionPolicy;
 use crate::ports::{AgentRuntime, AgentSession, Clock, IdSource, Ledger, PathResolver, PathsAsGiven};
 use crate::turn_gate::TurnGate;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::sync::Arc;
 
 pub(crate) mod turn_pages;
@@ -120,8 +120,7 @@ impl Sessions {
         };
         let now = self.clock.now();
         let session = Session::open(self.ids.session_id(), app.clone(), agent, meta, now);
-        let event =
-            AuditEvent { kind: AuditKind::Create, at: now, detail: json!({ "agent": session.agent().as_str() }) };
+        let event = AuditEvent::new(now, AuditDetail::Created { agent: session.agent().clone() });
         match self.ledger.create_session(&session, self.policy.caps(), &event).await? {
             Admission::Admitted => {}
             Admission::PoolFull => {
@@ -141,8 +140,7 @@ impl Sessions {
             // The slot was taken before the agent started (so that a burst never spawns
             // more agents than the caps allow); give it back, keeping the audit trail.
             let at = self.clock.now();
-            let detail = json!({ "reason": CloseReason::OpenFailed.as_str(), "error": e.to_string() });
-            let close = AuditEvent { kind: AuditKind::Close, at, detail };
+            let close = AuditEvent::new(at, AuditDetail::OpenFailed { error: e.to_string() });
             self.ledger.close_session(session.id(), at, CloseReason::OpenFailed, &close).await?;
             return Err(agent_error(e, &self.policy));
         }
@@ -188,8 +186,7 @@ impl Sessions {
             return Ok(CloseOutcome::AlreadyClosed);
         }
         let at = self.clock.now();
-        let event =
-            AuditEvent { kind: AuditKind::Close, at, detail: json!({ "reason": CloseReason::Client.as_str() }) };
+        let event = AuditEvent::new(at, AuditDetail::Closed { reason: CloseReason::Client });
         if !self.ledger.close_session(session.id(), at, CloseReason::Client, &event).await? {
             return Ok(CloseOutcome::AlreadyClosed);
         }
@@ -231,9 +228,7 @@ impl Sessions {
             if !session.is_idle(now, self.policy.session_ttl) || self.gate.is_busy(session.id()) {
                 continue;
             }
-            let detail =
-                json!({ "reason": CloseReason::Ttl.as_str(), "last_activity": session.last_activity().as_secs() });
-            let event = AuditEvent { kind: AuditKind::SweepClose, at: now, detail };
+            let event = AuditEvent::new(now, AuditDetail::Swept { last_activity: session.last_activity() });
             if self.ledger.close_session(session.id(), now, CloseReason::Ttl, &event).await? {
                 report.soft_closed += 1;
                 self.announce_closed(session.id(), CloseReason::Ttl).await;

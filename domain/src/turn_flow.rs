@@ -5,7 +5,7 @@ use crate::error::Error;
 use crate::feed::Draft;
 use crate::live::{RunningTurn, SinkPorts, TurnFeed};
 use crate::model::{
-    AppName, AuditEvent, AuditKind, CloseReason, FeedEvent, FeedKind, LiveState, RuntimeNotice, Session, SessionId,
+    AppName, AuditDetail, AuditEvent, CloseReason, FeedEvent, FeedKind, LiveState, RuntimeNotice, Session, SessionId,
     Timestamp, Turn, TurnInput, TurnOutput,
 };
 use crate::ports::TurnSink;
@@ -167,16 +167,15 @@ impl Sessions {
         match outcome {
             Ok(out) => {
                 for notice in &out.notices {
-                    let (kind, detail) = match notice {
-                        RuntimeNotice::AgentRestarted => (
-                            AuditKind::AgentRestarted,
-                            json!({ "turn_index": t.index, "reason": "the agent could not resume its conversation" }),
-                        ),
-                        RuntimeNotice::AccessRefused { method, path } => {
-                            (AuditKind::AccessRefused, json!({ "turn_index": t.index, "method": method, "path": path }))
-                        }
+                    let detail = match notice {
+                        RuntimeNotice::AgentRestarted => AuditDetail::AgentRestarted { turn_index: t.index },
+                        RuntimeNotice::AccessRefused { method, path } => AuditDetail::AccessRefused {
+                            turn_index: t.index,
+                            method: method.clone(),
+                            path: path.clone(),
+                        },
                     };
-                    self.ledger.record_event(id, &AuditEvent { kind, at: t.started_at, detail }).await?;
+                    self.ledger.record_event(id, &AuditEvent::new(t.started_at, detail)).await?;
                 }
                 let turn = Turn {
                     index: t.index,
@@ -189,9 +188,12 @@ impl Sessions {
                     duration_ms,
                     usage: out.usage,
                 };
-                let detail =
-                    json!({ "turn_index": turn.index, "stop_reason": turn.stop_reason, "duration_ms": duration_ms });
-                let event = AuditEvent { kind: AuditKind::Turn, at: turn.completed_at(), detail };
+                let detail = AuditDetail::TurnCompleted {
+                    turn_index: turn.index,
+                    stop_reason: turn.stop_reason.clone(),
+                    duration_ms,
+                };
+                let event = AuditEvent::new(turn.completed_at(), detail);
                 // Stored without its text: the text is in the events, and is derived again when read.
                 let mut turn = turn;
                 let text = turn_pages::without_text(&mut turn);
@@ -212,8 +214,8 @@ impl Sessions {
             }
             Err(e) => {
                 let err = agent_error(e, &self.policy);
-                let detail = json!({ "turn_index": t.index, "error": err.to_string(), "duration_ms": duration_ms });
-                let event = AuditEvent { kind: AuditKind::TurnFailed, at: finished, detail };
+                let detail = AuditDetail::TurnFailed { turn_index: t.index, error: err.to_string(), duration_ms };
+                let event = AuditEvent::new(finished, detail);
                 self.ledger.record_event(id, &event).await?;
                 self.announce_failure(id, t.index, finished, failure_reason(&err), &err.to_string()).await;
                 Err(err)
@@ -347,8 +349,9 @@ impl Sessions {
             abandoned += 1;
             let at = self.clock.now();
             let error = format!("the turn was cut off by the gateway's {reason}");
-            let detail = json!({ "turn_index": turn.index, "reason": reason, "error": error });
-            let _ = self.ledger.record_event(id, &AuditEvent { kind: AuditKind::TurnFailed, at, detail }).await;
+            let detail =
+                AuditDetail::TurnCutOff { turn_index: turn.index, reason: reason.to_owned(), error: error.clone() };
+            let _ = self.ledger.record_event(id, &AuditEvent::new(at, detail)).await;
             self.announce_failure(id, turn.index, at, reason, &error).await;
         }
         let stops = running.iter().map(|(_, turn)| async move {

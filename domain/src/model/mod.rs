@@ -15,7 +15,7 @@ mod turn;
 mod usage;
 
 pub use app::{ApiToken, AppRecord, TokenHash};
-pub use audit::{AuditEvent, AuditKind};
+pub use audit::{AuditDetail, AuditEvent, AuditKind, DecidedBy};
 pub use feed::{FeedEvent, FeedKind, LiveState, PendingPermission};
 pub use ids::{AgentName, AppName, InvalidName, SessionId};
 pub use listing::{ListCursor, ListQuery, SessionPage, StatusFilter};
