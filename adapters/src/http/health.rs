@@ -1,7 +1,7 @@
 //! `GET /healthz`: liveness and pool occupancy, without auth.
 
-use super::answer::Answer;
-use super::api_error::{ApiError, HealthErrors};
+use super::error::api::{ApiError, HealthErrors};
+use super::ok_response::OkResponse;
 use super::schemas::Health;
 use super::{ApiTags, HttpState};
 use poem::web::Data;
@@ -17,9 +17,9 @@ impl HealthApi {
     ///
     /// Answers without a token; counts open sessions in the ledger.
     #[oai(path = "/healthz", method = "get", operation_id = "health")]
-    async fn health(&self, state: Data<&HttpState>) -> Result<Answer<Health>, ApiError<HealthErrors>> {
+    async fn health(&self, state: Data<&HttpState>) -> Result<OkResponse<Health>, ApiError<HealthErrors>> {
         let live_sessions = state.sessions.live_count().await?;
-        Ok(Answer(Health {
+        Ok(OkResponse(Health {
             ok: true,
             version: state.version.clone(),
             live_sessions,

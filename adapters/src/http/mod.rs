@@ -3,21 +3,18 @@
 //! the one place where a domain error becomes a status and a JSON body.
 
 mod allow;
-mod answer;
-mod api_error;
 mod auth;
 mod body;
 mod body_limit;
-mod completion;
+mod detached;
 mod early_auth;
 mod error;
 mod health;
 mod logging;
 mod metrics;
-mod rejection;
+mod ok_response;
 mod run;
 mod schemas;
-mod scrub;
 mod server;
 mod sessions;
 mod sse;
@@ -151,7 +148,7 @@ pub fn api_routes_with_metrics(
         .with(metrics::OperationTap)
         .with(BodyLimit::new(cfg.max_body_bytes, cfg.body_timeout))
         .with(EarlyAuth)
-        .catch_all_error(rejection::render)
+        .catch_all_error(error::rejection::render)
         .data(state)
         .data(cfg)
         // A bug must still answer in the error shape, not drop the connection.

@@ -1,11 +1,11 @@
 //! `POST /run`: the v0.1 one-shot surface, its shapes kept byte for byte.
 
-use super::api_error::{ApiError, RunErrors};
 use super::auth::BearerAuth;
 use super::body::JsonBody;
-use super::completion::to_completion;
+use super::detached::to_completion;
+use super::error::api::{ApiError, RunErrors};
+use super::error::scrub::{scrub, stderr_for_client};
 use super::schemas::{RunFailure, RunRequestBody, RunResult};
-use super::scrub::{scrub, stderr_for_client};
 use super::{ApiTags, HttpState};
 use clawdforge_domain::model::RunOutcome;
 use poem::web::Data;

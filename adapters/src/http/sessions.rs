@@ -1,14 +1,14 @@
 //! The `/sessions` operations: parse, call one use case, render.
 
-use super::answer::Answer;
-use super::api_error::{
+use super::auth::BearerAuth;
+use super::body::JsonBody;
+use super::detached::to_completion;
+use super::error::api::{
     ApiError, CreateSessionErrors, ListErrors, PermissionErrors, SessionErrors, StreamErrors, TurnErrors,
     TurnListErrors,
 };
-use super::auth::BearerAuth;
-use super::body::JsonBody;
-use super::completion::to_completion;
 use super::error::Problem;
+use super::ok_response::OkResponse;
 use super::schemas::{
     CreateSessionBody, PageLimit, PermissionAnswerBody, PermissionAnswered, SessionClosed, SessionCreated,
     SessionEventList, SessionList, SessionView, StatusFilterParam, TurnCancelled, TurnList, TurnRequestBody,
@@ -40,10 +40,10 @@ impl SessionsApi {
         auth: BearerAuth,
         state: Data<&HttpState>,
         body: JsonBody<CreateSessionBody>,
-    ) -> Result<Answer<SessionCreated>, ApiError<CreateSessionErrors>> {
+    ) -> Result<OkResponse<SessionCreated>, ApiError<CreateSessionErrors>> {
         let (sessions, app, req) = (state.sessions.clone(), auth.0, body.0.into());
         let session = to_completion(async move { sessions.create(&app, req).await }).await?;
-        Ok(Answer(SessionCreated::from(&session)))
+        Ok(OkResponse(SessionCreated::from(&session)))
     }
 
     /// Run a turn
@@ -118,10 +118,10 @@ impl SessionsApi {
         auth: BearerAuth,
         state: Data<&HttpState>,
         session_id: Path<String>,
-    ) -> Result<Answer<TurnCancelled>, ApiError<SessionErrors>> {
+    ) -> Result<OkResponse<TurnCancelled>, ApiError<SessionErrors>> {
         let (sessions, app, id) = (state.sessions.clone(), auth.0, parse_id(&session_id)?);
         let cancelled = to_completion(async move { sessions.cancel(&app, &id).await }).await?;
-        Ok(Answer(TurnCancelled { ok: true, session_id: session_id.0, cancelled }))
+        Ok(OkResponse(TurnCancelled { ok: true, session_id: session_id.0, cancelled }))
     }
 
     /// Answer a permission request
@@ -137,9 +137,9 @@ impl SessionsApi {
         session_id: Path<String>,
         request_id: Path<String>,
         body: JsonBody<PermissionAnswerBody>,
-    ) -> Result<Answer<PermissionAnswered>, ApiError<PermissionErrors>> {
+    ) -> Result<OkResponse<PermissionAnswered>, ApiError<PermissionErrors>> {
         state.sessions.answer_permission(&auth.0, &parse_id(&session_id)?, &request_id.0, &body.0.option_id).await?;
-        Ok(Answer(PermissionAnswered {
+        Ok(OkResponse(PermissionAnswered {
             ok: true,
             session_id: session_id.0,
             request_id: request_id.0,
@@ -154,9 +154,9 @@ impl SessionsApi {
         auth: BearerAuth,
         state: Data<&HttpState>,
         session_id: Path<String>,
-    ) -> Result<Answer<SessionView>, ApiError<SessionErrors>> {
+    ) -> Result<OkResponse<SessionView>, ApiError<SessionErrors>> {
         let session = state.sessions.get(&auth.0, &parse_id(&session_id)?).await?;
-        Ok(Answer(SessionView::from(&session).with_live(&state.sessions.live(session.id()))))
+        Ok(OkResponse(SessionView::from(&session).with_live(&state.sessions.live(session.id()))))
     }
 
     /// List sessions
@@ -174,7 +174,7 @@ impl SessionsApi {
         /// The `next_cursor` of the previous page.
         #[oai(validator(pattern = r"^-?[0-9]{1,18}\.[A-Za-z0-9][A-Za-z0-9_-]{15,127}$"))]
         cursor: Query<Option<String>>,
-    ) -> Result<Answer<SessionList>, ApiError<ListErrors>> {
+    ) -> Result<OkResponse<SessionList>, ApiError<ListErrors>> {
         let req = ListRequest {
             status: status.0.map(Into::into).unwrap_or_default(),
             limit: limit.0.map(|l| l.0),
@@ -185,7 +185,7 @@ impl SessionsApi {
         for (view, session) in list.sessions.iter_mut().zip(&page.sessions) {
             *view = view.clone().with_live(&state.sessions.live(session.id()));
         }
-        Ok(Answer(list))
+        Ok(OkResponse(list))
     }
 
     /// Close a session
@@ -198,10 +198,10 @@ impl SessionsApi {
         auth: BearerAuth,
         state: Data<&HttpState>,
         session_id: Path<String>,
-    ) -> Result<Answer<SessionClosed>, ApiError<SessionErrors>> {
+    ) -> Result<OkResponse<SessionClosed>, ApiError<SessionErrors>> {
         let (sessions, app, id) = (state.sessions.clone(), auth.0, parse_id(&session_id)?);
         let outcome = to_completion(async move { sessions.close(&app, &id).await }).await?;
-        Ok(Answer(SessionClosed::new(session_id.0, outcome)))
+        Ok(OkResponse(SessionClosed::new(session_id.0, outcome)))
     }
 
     /// List a session's turns
@@ -218,10 +218,10 @@ impl SessionsApi {
         /// The `next_cursor` of the previous page.
         #[oai(validator(pattern = r"^[0-9]{1,9}$"))]
         cursor: Query<Option<String>>,
-    ) -> Result<Answer<TurnList>, ApiError<TurnListErrors>> {
+    ) -> Result<OkResponse<TurnList>, ApiError<TurnListErrors>> {
         let req = TurnsRequest { limit: limit.0.map(|l| l.0), cursor: cursor.0 };
         let page = state.sessions.turns_page(&auth.0, &parse_id(&session_id)?, req).await?;
-        Ok(Answer(TurnList::from(page)))
+        Ok(OkResponse(TurnList::from(page)))
     }
 
     /// List a session's audit events
@@ -233,9 +233,9 @@ impl SessionsApi {
         auth: BearerAuth,
         state: Data<&HttpState>,
         session_id: Path<String>,
-    ) -> Result<Answer<SessionEventList>, ApiError<SessionErrors>> {
+    ) -> Result<OkResponse<SessionEventList>, ApiError<SessionErrors>> {
         let events = state.sessions.events(&auth.0, &parse_id(&session_id)?).await?;
-        Ok(Answer(SessionEventList::from(events)))
+        Ok(OkResponse(SessionEventList::from(events)))
     }
 }
 

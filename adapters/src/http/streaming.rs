@@ -2,8 +2,8 @@
 //! wait, and a session's feed. The domain numbers, stores and orders the
 //! events; this module only turns them into SSE frames.
 
-use super::answer::json_content;
 use super::error::Problem;
+use super::ok_response::json_content;
 use super::schemas::{feed_data, ErrorBody, ErrorCode, FeedStreamEvent, TurnAccepted, TurnResult, TurnStreamEvent};
 use super::sse::{self, Frame};
 use clawdforge_domain::model::{AppName, FeedEvent, FeedKind, SessionId, Turn};

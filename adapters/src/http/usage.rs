@@ -1,8 +1,8 @@
 //! `GET /usage`: what the calling app spent; never another app's.
 
-use super::answer::Answer;
-use super::api_error::{ApiError, UsageErrors};
 use super::auth::BearerAuth;
+use super::error::api::{ApiError, UsageErrors};
+use super::ok_response::OkResponse;
 use super::schemas::{UsageReport, WholeNumber};
 use super::{ApiTags, HttpState};
 use poem::web::Data;
@@ -27,8 +27,8 @@ impl UsageApi {
         since: Query<Option<WholeNumber>>,
         /// Unix seconds; the window's end, excluded (default: no end).
         until: Query<Option<WholeNumber>>,
-    ) -> Result<Answer<UsageReport>, ApiError<UsageErrors>> {
+    ) -> Result<OkResponse<UsageReport>, ApiError<UsageErrors>> {
         let totals = state.apps.usage(&auth.0, since.0.map(|n| n.0), until.0.map(|n| n.0)).await?;
-        Ok(Answer(UsageReport::new(auth.0.as_str(), &totals)))
+        Ok(OkResponse(UsageReport::new(auth.0.as_str(), &totals)))
     }
 }

@@ -1,4 +1,4 @@
-use crate::http::answer::Described;
+use crate::http::ok_response::Described;
 use clawdforge_domain::model::{AuditEvent, AuditKind};
 use poem_openapi::{Enum, Object};
 use serde_json::Value;
@@ -56,7 +56,7 @@ impl From<AuditEvent> for SessionEvent {
         let mut detail = e.detail;
         // A failure's sentence is shown like an error answer's: no server paths or internal ids.
         if let Some(Value::String(error)) = detail.get_mut("error") {
-            *error = crate::http::scrub::scrub(error);
+            *error = crate::http::error::scrub::scrub(error);
         }
         Self { event: e.kind.into(), at: e.at.as_secs(), detail }
     }

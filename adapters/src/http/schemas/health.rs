@@ -1,4 +1,4 @@
-use crate::http::answer::Described;
+use crate::http::ok_response::Described;
 use poem_openapi::Object;
 
 /// The gateway's liveness and pool occupancy.

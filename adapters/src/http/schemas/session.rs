@@ -1,6 +1,6 @@
 use super::PermissionEvent;
-use crate::http::answer::Described;
 use crate::http::body::field;
+use crate::http::ok_response::Described;
 use crate::http::schemas::Nullable;
 use clawdforge_domain::model::{CloseOutcome, LiveState, Session, SessionPage, SessionState, StatusFilter};
 use clawdforge_domain::sessions::NewSession;

@@ -2,8 +2,8 @@
 //! wait, cancel, and permission answers.
 
 use super::{ErrorBody, TurnResult};
-use crate::http::answer::Described;
 use crate::http::body::field;
+use crate::http::ok_response::Described;
 use clawdforge_domain::model::{FeedEvent, FeedKind, PendingPermission};
 
 use poem_openapi::{Object, Union};

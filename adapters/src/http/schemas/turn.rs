@@ -1,5 +1,5 @@
-use crate::http::answer::Described;
 use crate::http::body::field;
+use crate::http::ok_response::Described;
 use crate::http::schemas::Nullable;
 use clawdforge_domain::model::{Prompt, Turn};
 use clawdforge_domain::sessions::{TurnPage, TurnRequest};

@@ -1,4 +1,4 @@
-use crate::http::answer::Described;
+use crate::http::ok_response::Described;
 use clawdforge_domain::model::UsageTotals;
 use poem_openapi::Object;
 

@@ -7,14 +7,14 @@
 //! all of it. Prompts go on stdin, never in argv, and are never logged.
 
 mod builtin;
+mod collector;
 mod command;
 mod config;
+mod driver;
 mod exit;
 mod lines;
 mod records;
 mod running;
-mod stream;
-mod turn;
 pub use builtin::{builtin_is_installed, installed_executable};
 
 pub use config::{AcpxConfig, AgentCommand, PermissionMode, UnknownPermissionMode};
@@ -78,7 +78,7 @@ impl AcpxRuntime {
             config: Arc::new(config),
             background: TaskTracker::new(),
             prompts: Prompts::default(),
-            max_turn_output: stream::MAX_TURN_BYTES,
+            max_turn_output: collector::MAX_TURN_BYTES,
             live: LiveProcesses::default(),
         }
     }
@@ -160,7 +160,7 @@ impl AcpxRuntime {
 
     async fn short_command(&self, args: &[OsString], limit: Duration) -> Result<(), RuntimeError> {
         let run = self.run_short(args, limit).await?;
-        exit::command_result(run.code, stream::acpx_error_in(&run.stdout), run.stderr_tail)
+        exit::command_result(run.code, collector::acpx_error_in(&run.stdout), run.stderr_tail)
     }
 
     /// Closes the agent-side session and waits for acpx to finish (the
@@ -171,7 +171,7 @@ impl AcpxRuntime {
         let agent = self.agent(session)?;
         let target = Target { cwd: &dir, agent, name: session.id.as_str() };
         let run = self.run_short(&command::close(target), SHORT_COMMAND_LIMIT).await?;
-        let message = stream::acpx_error_in(&run.stdout);
+        let message = collector::acpx_error_in(&run.stdout);
         // acpx answers closing an unknown or closed session with exit 1 and
         // "No named session"; that is the state asked for.
         if run.code == Some(1) && message.as_deref().is_some_and(|m| m.starts_with("No named session")) {
@@ -232,8 +232,8 @@ impl AgentRuntime for AcpxRuntime {
             PromptOptions { permissions: self.config.permissions, timeout, queue_ttl_secs: self.config.queue_ttl_secs };
         let child = self.command(&command::prompt(target, opts)).spawn().map_err(|e| self.spawn_error(e))?;
         let _live = self.live.enter();
-        let turn::RunningTurn { pid, early, mut ended, overflow } =
-            turn::start(child, message, session.id.as_str(), self.max_turn_output, sink);
+        let driver::RunningTurn { pid, early, mut ended, overflow } =
+            driver::start(child, message, session.id.as_str(), self.max_turn_output, sink);
         // Dropped before it is disarmed (the caller gave up), the prompt is stopped in the background.
         let (this, abandoned) = (self.clone(), session.clone());
         let on_abandon = Box::new(move || this.stop_in_background(&abandoned, pid, "abandoned by its caller"));

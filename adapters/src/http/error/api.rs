@@ -2,8 +2,8 @@
 //! body comes from [`Problem`]), parameterised by the set of statuses the
 //! operation documents, so each operation lists exactly the errors it can return.
 
-use super::error::Problem;
-use super::schemas::ErrorBody;
+use super::Problem;
+use crate::http::schemas::ErrorBody;
 use clawdforge_domain::Error;
 use poem::{IntoResponse, Response};
 use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, Registry};

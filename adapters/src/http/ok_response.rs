@@ -1,4 +1,4 @@
-//! `Answer<T>`: a 200 JSON answer whose OpenAPI description comes from `T`,
+//! `OkResponse<T>`: a 200 JSON answer whose OpenAPI description comes from `T`,
 //! so that every success response in the spec says what it is.
 
 use poem::{IntoResponse, Response};
@@ -15,15 +15,15 @@ pub trait Described {
 
 /// A 200 answer carrying `T` as JSON.
 #[derive(Debug)]
-pub struct Answer<T>(pub T);
+pub struct OkResponse<T>(pub T);
 
-impl<T: ToJSON + Send> IntoResponse for Answer<T> {
+impl<T: ToJSON + Send> IntoResponse for OkResponse<T> {
     fn into_response(self) -> Response {
         Json(self.0).into_response()
     }
 }
 
-impl<T: ToJSON + Described + Send> ApiResponse for Answer<T> {
+impl<T: ToJSON + Described + Send> ApiResponse for OkResponse<T> {
     fn meta() -> MetaResponses {
         MetaResponses {
             responses: vec![MetaResponse {

@@ -2,7 +2,7 @@
 //! extraction, query parsing) become the same JSON error shape as everything
 //! else: poem's plain-text defaults never reach a client.
 
-use super::error::Problem;
+use super::Problem;
 use poem::error::{MethodNotAllowedError, NotFoundError, ReadBodyError};
 use poem::http::StatusCode;
 use poem::{IntoResponse, Response};

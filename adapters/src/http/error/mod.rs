@@ -1,11 +1,15 @@
 //! The one place where a domain error becomes an HTTP status, a stable
 //! `code` and the `{ok: false, code, error}` body.
 
+pub(super) mod api;
+pub(super) mod rejection;
+pub(super) mod scrub;
+
 use super::schemas::{ErrorBody, ErrorCode};
-use super::scrub::{scrub, stderr_for_client};
 use clawdforge_domain::Error;
 use poem::http::{header, HeaderValue, StatusCode};
 use poem::{IntoResponse, Response};
+use scrub::{scrub, stderr_for_client};
 
 /// A refusal as the client sees it: status, machine-readable code, sentence.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -249,5 +249,5 @@ pub(crate) fn acpx_error_in(stdout: &[u8]) -> Option<String> {
 }
 
 #[cfg(test)]
-#[path = "stream_tests.rs"]
+#[path = "collector_tests.rs"]
 mod tests;

@@ -16,9 +16,9 @@
 //! **Watching.** Each agent message goes to the turn's sink as soon as its
 //! line is read, before the turn is answered.
 
+use super::collector::{Fed, TurnCollector};
 use super::exit::Ended;
 use super::lines::{next_line, Line, MAX_LINE_BYTES};
-use super::stream::{Fed, TurnCollector};
 use crate::process::{read_tail, STDERR_TAIL_BYTES};
 use clawdforge_domain::model::TurnOutput;
 use clawdforge_domain::ports::TurnSink;
