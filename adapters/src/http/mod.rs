@@ -8,6 +8,7 @@ mod api_error;
 mod auth;
 mod body;
 mod body_limit;
+pub mod cluster;
 mod completion;
 mod early_auth;
 mod error;
@@ -131,6 +132,17 @@ pub fn api_routes_with_metrics(
     cfg: HttpConfig,
     metrics: Option<MetricsRoute>,
 ) -> impl Endpoint<Output = Response> {
+    api_routes_in_cluster(state, cfg, metrics, None)
+}
+
+/// [`api_routes_with_metrics`], each session-scoped request routed to the
+/// gateway that owns its session when `cluster` is given (see [`cluster`]).
+pub fn api_routes_in_cluster(
+    state: HttpState,
+    cfg: HttpConfig,
+    metrics: Option<MetricsRoute>,
+    cluster: Option<Arc<cluster::Cluster>>,
+) -> impl Endpoint<Output = Response> {
     let service = service();
     let spec = ServedSpec::new(state.runs.policy().max_timeout.as_secs());
     let allow = AllowTable::from_spec(
@@ -150,6 +162,7 @@ pub fn api_routes_with_metrics(
     routes
         .nest("/", service)
         .with(metrics::OperationTap)
+        .with(cluster::Forwarding(cluster))
         .with(BodyLimit::new(cfg.max_body_bytes, cfg.body_timeout))
         .with(EarlyAuth)
         .catch_all_error(rejection::render)
