@@ -552,3 +552,58 @@ mod runtime_tests {
         }
     }
 }
+
+#[cfg(test)]
+mod cluster_tests {
+    use super::*;
+
+    fn postgres() -> Config {
+        Config { ledger: "postgres".into(), database_url: Some("postgres://u@h/d".into()), ..Config::default() }
+    }
+
+    #[test]
+    fn a_cluster_is_postgres_with_a_secret_and_a_node_gets_a_random_id_when_it_has_none() {
+        let plain = postgres().check().expect("valid");
+        assert!(!plain.raw.in_cluster());
+        let c = Config { cluster_secret: Some(Secret("0123456789abcdef".into())), ..postgres() };
+        let (one, two) = (c.clone().check().expect("valid"), c.check().expect("valid"));
+        assert!(one.raw.in_cluster());
+        let id = one.raw.node_id.clone().expect("an id");
+        assert!(id.starts_with("gw-") && id.len() == 15, "{id}");
+        assert_ne!(one.raw.node_id, two.raw.node_id);
+        assert_eq!((one.raw.heartbeat_secs, one.raw.node_dead_secs), (5, 15));
+    }
+
+    #[test]
+    fn the_secret_is_never_shown_by_debug() {
+        let c = Config { cluster_secret: Some(Secret("0123456789abcdef-hush".into())), ..postgres() };
+        assert!(!format!("{c:?}").contains("hush"));
+        assert!(!format!("{:?}", c.check().expect("valid")).contains("hush"));
+    }
+
+    #[test]
+    fn cluster_keys_out_of_range_name_their_key() {
+        let secret = || Some(Secret("0123456789abcdef".into()));
+        let cases: [(Config, &str); 7] = [
+            (Config { cluster_secret: secret(), ..Config::default() }, "cluster_secret"),
+            (Config { cluster_secret: Some(Secret("short".into())), ..postgres() }, "cluster_secret"),
+            (Config { node_id: Some("-bad".into()), ..postgres() }, "node_id"),
+            (Config { advertise_url: Some("10.0.0.1:8765".into()), ..postgres() }, "advertise_url"),
+            (Config { advertise_url: Some("http://h:1/path".into()), ..postgres() }, "advertise_url"),
+            (Config { cluster_secret: secret(), listen: "0.0.0.0:8765".into(), ..postgres() }, "advertise_url"),
+            (Config { heartbeat_secs: 5, node_dead_secs: 9, ..postgres() }, "node_dead_secs"),
+        ];
+        for (c, key) in cases {
+            let e = c.check().expect_err("refused").to_string();
+            assert!(e.starts_with(&format!("invalid configuration: {key} ")), "{key}: {e}");
+        }
+        let ok = Config {
+            cluster_secret: secret(),
+            listen: "0.0.0.0:8765".into(),
+            advertise_url: Some("https://gw-1.internal:8765/".into()),
+            node_id: Some("gw-1".into()),
+            ..postgres()
+        };
+        assert_eq!(ok.check().expect("valid").raw.node_id.as_deref(), Some("gw-1"));
+    }
+}

@@ -121,7 +121,7 @@ mod tests {
     use super::*;
 
     fn node(id: &str) -> NodeId {
-        NodeId::new(id).unwrap()
+        NodeId::new(id).expect("valid node id")
     }
 
     fn policy() -> Ownership {
