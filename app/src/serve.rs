@@ -81,6 +81,10 @@ pub async fn serve(settings: Settings, ledger: Arc<dyn Ledger>) -> Result<(), St
                 core.acp.clone(),
             )))
         }
+        None if settings.raw.ledger == "postgres" => {
+            warn!("no cluster_secret: sessions are not forwarded; route each session's requests to the gateway that opened it");
+            None
+        }
         None => None,
     };
     println!("clawdforge {} listening on http://{bound}", env!("CARGO_PKG_VERSION"));

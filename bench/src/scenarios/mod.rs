@@ -17,7 +17,8 @@ pub use control_plane::Ledgers;
 /// only the control-plane table, on SQLite and Postgres side by side, and the
 /// forwarding table (`cluster`, also alone with `--only cluster`).
 pub async fn all(quick: bool, only: Option<&str>, ledgers: Ledgers) -> Result<(), String> {
-    const TABLES: [&str; 8] = ["control-plane", "cluster", "read-path", "turns", "runtimes", "streaming", "one-shot", "memory"];
+    const TABLES: [&str; 8] =
+        ["control-plane", "cluster", "read-path", "turns", "runtimes", "streaming", "one-shot", "memory"];
     if let Some(name) = only.filter(|n| !TABLES.contains(n)) {
         return Err(format!("--only takes one of {}, not {name:?}", TABLES.join(", ")));
     }
