@@ -268,3 +268,32 @@ async fn a_client_cannot_make_a_gateway_fetch_a_url_of_its_choosing() {
     assert_eq!(view["session_id"].as_str(), Some(id.as_str()));
     assert!(matches!(trap.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock), "the trap was called");
 }
+
+/// Freezes (SIGSTOP) or thaws (SIGCONT) a gateway.
+fn signal(gw: &Server, sig: nix::sys::signal::Signal) {
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(gw.pid()).expect("pid fits"));
+    nix::sys::signal::kill(pid, sig).expect("signal");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_frozen_gateway_that_comes_back_stops_its_agents_and_forwards_to_the_new_owner() {
+    use nix::sys::signal::Signal;
+    let cluster = Cluster::new();
+    let (a, b) = (cluster.gateway("gw-a").start(), cluster.gateway("gw-b").start());
+    let token = a.token();
+    let id = a.open_session(&token, "echo").await;
+    assert_eq!(echo_count(&a.turn(&token, &id, "one").await.expect_status(200)), 1);
+
+    signal(&a, Signal::SIGSTOP);
+    let body = turn_until_served(&b, &token, &id, "two").await;
+    assert_eq!(echo_count(&body), 2);
+    signal(&a, Signal::SIGCONT);
+
+    // Back, gw-a finds its heartbeat stale: it stops its agent, and serves
+    // the session no more (it forwards to gw-b, which now owns it).
+    assert_eq!(one_agent(&cluster.workspace(&id)).await, b.pid());
+    let body = turn_until_served(&a, &token, &id, "three").await;
+    assert_eq!((body["turn_index"].as_u64(), echo_count(&body)), (Some(3), 3), "{body}");
+    assert_eq!(one_agent(&cluster.workspace(&id)).await, b.pid());
+    assert!(a.stderr.lock().expect("log").contains("no heartbeat for too long"));
+}

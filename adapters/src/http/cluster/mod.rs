@@ -20,7 +20,7 @@ pub use secret::ClusterSecret;
 
 use super::error::Problem;
 use clawdforge_domain::model::SessionId;
-use clawdforge_domain::ownership::{Ownership, Route};
+use clawdforge_domain::ownership::{NodeRecord, Ownership, Route};
 use clawdforge_domain::ports::{Clock, Ledger};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -105,6 +105,22 @@ impl Cluster {
         Ok(Self { ledger, clock, ownership, secret, client, fence })
     }
 
+    /// Completes once `node` is no longer the live owner of session `id`
+    /// (its heartbeat went stale, or the session moved); polls the ledger.
+    async fn owner_gone(&self, id: &SessionId, node: &NodeRecord) {
+        let every = (self.ownership.dead_after / 4).clamp(Duration::from_millis(250), Duration::from_secs(2));
+        loop {
+            tokio::time::sleep(every).await;
+            let Ok(Some(owner)) = self.ledger.session_owner(id).await else { continue };
+            // Closed meanwhile (by the very request being answered, perhaps) does not count.
+            let still = owner.node.as_ref() == Some(&node.id)
+                && owner.seen.is_some_and(|seen| self.ownership.alive(seen.heartbeat_at, self.clock.now()));
+            if !still {
+                return;
+            }
+        }
+    }
+
     /// How long until the owner last heard of at `heartbeat_at` counts as dead (at least 1 s).
     fn retry_after(&self, heartbeat_at: clawdforge_domain::model::Timestamp) -> u64 {
         let dead_at = heartbeat_at.plus(self.ownership.dead_after);
@@ -140,7 +156,7 @@ pub struct ForwardingEndpoint<E> {
 /// What to do with one request.
 enum Decision {
     Here,
-    There(clawdforge_domain::ownership::NodeRecord),
+    There(NodeRecord),
 }
 
 impl<E: Endpoint> ForwardingEndpoint<E> {
@@ -204,7 +220,17 @@ impl<E: Endpoint> Endpoint for ForwardingEndpoint<E> {
             Decision::Here => self.inner.call(req).await.map(IntoResponse::into_response),
             Decision::There(node) => {
                 let retry = cluster.retry_after(node.heartbeat_at);
-                proxy::forward(&cluster.client, &cluster.secret, &node, retry, req).await
+                let forward = proxy::forward(&cluster.client, &cluster.secret, &node, retry, req);
+                // A frozen owner still accepts connections (the kernel's backlog) but never
+                // answers: the wait for its answer ends when it stops being the live owner.
+                tokio::select! {
+                    answer = forward => answer,
+                    () = cluster.owner_gone(&id, &node) => Err(Problem::unavailable(
+                        "the gateway that ran this session stopped answering; retry (another gateway takes it over)",
+                        1,
+                    )
+                    .into()),
+                }
             }
         }
     }
