@@ -92,6 +92,28 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// Whether request and turn metrics carry the app's name.
     pub metrics_per_app: bool,
+    /// This gateway's id among those sharing a Postgres ledger (default: a random id made at start).
+    pub node_id: Option<String>,
+    /// Where the other gateways reach this one (default `http://<the bound listen address>`).
+    pub advertise_url: Option<String>,
+    /// The secret gateways show each other when forwarding; with `ledger = "postgres"` it turns ownership,
+    /// forwarding and takeover on. Never logged.
+    pub cluster_secret: Option<Secret>,
+    /// How often this gateway writes its heartbeat.
+    pub heartbeat_secs: u64,
+    /// A gateway whose heartbeat is this old is dead: its sessions are taken over.
+    pub node_dead_secs: u64,
+}
+
+/// A configured secret: read like a string, never shown by `Debug`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 impl Default for Config {
@@ -136,6 +158,11 @@ impl Default for Config {
             metrics_listen: None,
             metrics_token: None,
             metrics_per_app: false,
+            node_id: None,
+            advertise_url: None,
+            cluster_secret: None,
+            heartbeat_secs: 5,
+            node_dead_secs: 15,
         }
     }
 }
@@ -292,10 +319,75 @@ impl Config {
         if self.metrics_token.as_deref().is_some_and(|t| t.trim().len() < 16) {
             return bad("metrics_token", "must have at least 16 characters".into());
         }
-        let workspace_root = self.workspace_root.clone().unwrap_or_else(|| self.data_dir.join("workspaces"));
-        let acpx_home = self.acpx_home.clone().unwrap_or_else(|| self.data_dir.join("acpx-home"));
-        Ok(Settings { raw: self, listen, ledger, workspace_root, acpx_home })
+        let mut this = self;
+        this.check_cluster(&listen)?;
+        let workspace_root = this.workspace_root.clone().unwrap_or_else(|| this.data_dir.join("workspaces"));
+        let acpx_home = this.acpx_home.clone().unwrap_or_else(|| this.data_dir.join("acpx-home"));
+        Ok(Settings { raw: this, listen, ledger, workspace_root, acpx_home })
     }
+
+    /// Whether this gateway shares its ledger with others: Postgres and a `cluster_secret`.
+    pub fn in_cluster(&self) -> bool {
+        self.ledger == "postgres" && self.cluster_secret.is_some()
+    }
+
+    /// Checks the cluster keys, and gives the node a random id when it has none.
+    fn check_cluster(&mut self, listen: &SocketAddr) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: &str| Err(ConfigError(format!("{key} {why}")));
+        if self.heartbeat_secs == 0 {
+            return bad("heartbeat_secs", "must be at least 1");
+        }
+        if self.node_dead_secs < self.heartbeat_secs.saturating_mul(2) {
+            return bad("node_dead_secs", "must be at least twice heartbeat_secs");
+        }
+        if let Some(secret) = &self.cluster_secret {
+            if self.ledger != "postgres" {
+                return bad("cluster_secret", "only applies to ledger = \"postgres\" (gateways that share a database)");
+            }
+            if secret.0.trim().len() < 16 || secret.0.chars().any(|c| c.is_control()) {
+                return bad("cluster_secret", "must have at least 16 characters and no control characters");
+            }
+        }
+        match &self.node_id {
+            Some(id) => {
+                if clawdforge_domain::ownership::NodeId::new(id.as_str()).is_err() {
+                    return bad(
+                        "node_id",
+                        "must be 1 to 64 ASCII letters, digits, '-', '_' or '.', starting with a letter or digit",
+                    );
+                }
+            }
+            None => self.node_id = Some(random_node_id()),
+        }
+        if let Some(url) = &self.advertise_url {
+            if !is_base_url(url) {
+                return bad(
+                    "advertise_url",
+                    "must be a base URL like http://10.0.0.5:8765 (scheme, host, port; no path)",
+                );
+            }
+        } else if self.in_cluster() && listen.ip().is_unspecified() {
+            return bad(
+                "advertise_url",
+                "must be set when listen is a wildcard address (the others cannot reach 0.0.0.0)",
+            );
+        }
+        Ok(())
+    }
+}
+
+/// `http(s)://host[:port][/]`, nothing more.
+fn is_base_url(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://")) else { return false };
+    let host = rest.strip_suffix('/').unwrap_or(rest);
+    !host.is_empty() && !host.contains(['/', '?', '#', '@', ' ']) && !host.chars().any(|c| c.is_control())
+}
+
+/// `gw-` and 12 random characters.
+fn random_node_id() -> String {
+    use clawdforge_domain::ports::IdSource;
+    let id = clawdforge_adapters::ids::RandomIds.session_id();
+    format!("gw-{}", id.as_str().chars().filter(char::is_ascii_alphanumeric).take(12).collect::<String>())
 }
 
 /// figment's error, reduced to one sentence that names the key and where it came from.
@@ -458,5 +550,60 @@ mod runtime_tests {
             let e = c.check().expect_err("refused").to_string();
             assert!(e.starts_with(&format!("invalid configuration: {key} ")), "{key}: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod cluster_tests {
+    use super::*;
+
+    fn postgres() -> Config {
+        Config { ledger: "postgres".into(), database_url: Some("postgres://u@h/d".into()), ..Config::default() }
+    }
+
+    #[test]
+    fn a_cluster_is_postgres_with_a_secret_and_a_node_gets_a_random_id_when_it_has_none() {
+        let plain = postgres().check().expect("valid");
+        assert!(!plain.raw.in_cluster());
+        let c = Config { cluster_secret: Some(Secret("0123456789abcdef".into())), ..postgres() };
+        let (one, two) = (c.clone().check().expect("valid"), c.check().expect("valid"));
+        assert!(one.raw.in_cluster());
+        let id = one.raw.node_id.clone().expect("an id");
+        assert!(id.starts_with("gw-") && id.len() == 15, "{id}");
+        assert_ne!(one.raw.node_id, two.raw.node_id);
+        assert_eq!((one.raw.heartbeat_secs, one.raw.node_dead_secs), (5, 15));
+    }
+
+    #[test]
+    fn the_secret_is_never_shown_by_debug() {
+        let c = Config { cluster_secret: Some(Secret("0123456789abcdef-hush".into())), ..postgres() };
+        assert!(!format!("{c:?}").contains("hush"));
+        assert!(!format!("{:?}", c.check().expect("valid")).contains("hush"));
+    }
+
+    #[test]
+    fn cluster_keys_out_of_range_name_their_key() {
+        let secret = || Some(Secret("0123456789abcdef".into()));
+        let cases: [(Config, &str); 7] = [
+            (Config { cluster_secret: secret(), ..Config::default() }, "cluster_secret"),
+            (Config { cluster_secret: Some(Secret("short".into())), ..postgres() }, "cluster_secret"),
+            (Config { node_id: Some("-bad".into()), ..postgres() }, "node_id"),
+            (Config { advertise_url: Some("10.0.0.1:8765".into()), ..postgres() }, "advertise_url"),
+            (Config { advertise_url: Some("http://h:1/path".into()), ..postgres() }, "advertise_url"),
+            (Config { cluster_secret: secret(), listen: "0.0.0.0:8765".into(), ..postgres() }, "advertise_url"),
+            (Config { heartbeat_secs: 5, node_dead_secs: 9, ..postgres() }, "node_dead_secs"),
+        ];
+        for (c, key) in cases {
+            let e = c.check().expect_err("refused").to_string();
+            assert!(e.starts_with(&format!("invalid configuration: {key} ")), "{key}: {e}");
+        }
+        let ok = Config {
+            cluster_secret: secret(),
+            listen: "0.0.0.0:8765".into(),
+            advertise_url: Some("https://gw-1.internal:8765/".into()),
+            node_id: Some("gw-1".into()),
+            ..postgres()
+        };
+        assert_eq!(ok.check().expect("valid").raw.node_id.as_deref(), Some("gw-1"));
     }
 }

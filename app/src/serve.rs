@@ -2,10 +2,15 @@
 
 use crate::config::Settings;
 use crate::wiring;
+use clawdforge_adapters::clock::SystemClock;
+use clawdforge_adapters::http::cluster::Fence;
 use clawdforge_adapters::http::{
-    api_routes_with_metrics, metrics_routes, serve as serve_http, ConnectionLimits, HttpConfig, HttpState, MetricsRoute,
+    api_routes_in_cluster, metrics_routes, serve as serve_http, ConnectionLimits, HttpConfig, HttpState, MetricsRoute,
 };
-use clawdforge_domain::ports::Ledger;
+use clawdforge_adapters::runtime::acp::AcpRuntime;
+use clawdforge_domain::model::Timestamp;
+use clawdforge_domain::ownership::NodeRecord;
+use clawdforge_domain::ports::{Clock, Ledger};
 use clawdforge_domain::Sessions;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,7 +31,7 @@ pub fn init_logging(format: &str) {
 
 /// Serves until SIGTERM or Ctrl-C, then lets running requests finish within the grace period.
 pub async fn serve(settings: Settings, ledger: Arc<dyn Ledger>) -> Result<(), String> {
-    let core = wiring::build(&settings, ledger)?;
+    let core = wiring::build(&settings, ledger.clone())?;
     if let Some((name, token)) = core.apps.ensure_default().await.map_err(|e| e.to_string())? {
         println!("created app {name}; its bearer token (shown once, store it now):");
         println!("{}", token.expose());
@@ -56,6 +61,32 @@ pub async fn serve(settings: Settings, ledger: Arc<dyn Ledger>) -> Result<(), St
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
     let bound = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| settings.listen.to_string());
+    let node = match listener.local_addr() {
+        Ok(addr) => wiring::cluster_node(&settings, ledger.clone(), addr)?,
+        Err(e) => return Err(format!("cannot read the listening address: {e}")),
+    };
+    let heartbeat = match &node {
+        Some(node) => {
+            // The first heartbeat before the first request: the others can reach this gateway at once.
+            match ledger.heartbeat(&node.record).await {
+                Ok(()) => node.fence.written(),
+                Err(e) => warn!(error = %e, "the first heartbeat was not written"),
+            }
+            info!(node = %node.record.id, url = node.record.url.as_str(), "in a cluster");
+            Some(tokio::spawn(heartbeat_forever(
+                ledger.clone(),
+                node.record.clone(),
+                node.every,
+                node.fence.clone(),
+                core.acp.clone(),
+            )))
+        }
+        None if settings.raw.ledger == "postgres" => {
+            warn!("no cluster_secret: sessions are not forwarded; route each session's requests to the gateway that opened it");
+            None
+        }
+        None => None,
+    };
     println!("clawdforge {} listening on http://{bound}", env!("CARGO_PKG_VERSION"));
 
     let sweeper =
@@ -73,7 +104,7 @@ pub async fn serve(settings: Settings, ledger: Arc<dyn Ledger>) -> Result<(), St
     };
     let metrics_route =
         core.metrics.clone().map(|metrics| MetricsRoute { metrics, token: settings.raw.metrics_token.clone() });
-    let routes = api_routes_with_metrics(state, http, metrics_route);
+    let routes = api_routes_in_cluster(state, http, metrics_route, node.as_ref().map(|n| n.cluster.clone()));
     let result = serve_http(listener, routes, limits, shutdown_signal(), grace).await;
     sweeper.abort();
     if let Some(m) = metrics_server {
@@ -86,6 +117,14 @@ pub async fn serve(settings: Settings, ledger: Arc<dyn Ledger>) -> Result<(), St
         warn!(turns = abandoned, "turns cut off by the shutdown were recorded as failed");
     }
     core.wait_idle().await;
+    if let (Some(task), Some(node)) = (heartbeat, &node) {
+        task.abort();
+        // Its agents are stopped: the others may take its sessions over at once.
+        let retired = NodeRecord { heartbeat_at: Timestamp::from_millis(0), ..node.record.clone() };
+        if let Err(e) = ledger.heartbeat(&retired).await {
+            warn!(error = %e, "could not retire this gateway's heartbeat");
+        }
+    }
     info!("stopped");
     result.map_err(|e| format!("server failed: {e}"))
 }
@@ -101,6 +140,45 @@ async fn sweep_forever(sessions: Arc<Sessions>, every: Duration) {
             }
             Ok(_) => {}
             Err(e) => warn!(error = %e, "sweep failed"),
+        }
+    }
+}
+
+/// Writes this gateway's heartbeat every `every`. When it has not been
+/// written for so long that the others could soon think this gateway dead
+/// (the fence is up), every agent is stopped before the next attempt, and
+/// no session is served here until a heartbeat is written again: two
+/// gateways never run one session's agent.
+async fn heartbeat_forever(
+    ledger: Arc<dyn Ledger>,
+    me: NodeRecord,
+    every: Duration,
+    fence: Arc<Fence>,
+    acp: Option<Arc<AcpRuntime>>,
+) {
+    let clock = SystemClock;
+    let mut stopped = false;
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if fence.is_up() && !stopped {
+            warn!("no heartbeat for too long: stopping every agent; serving no session until one is written");
+            if let Some(acp) = &acp {
+                acp.shutdown().await;
+            }
+            stopped = true;
+        }
+        let beat = NodeRecord { heartbeat_at: clock.now(), ..me.clone() };
+        match tokio::time::timeout(every, ledger.heartbeat(&beat)).await {
+            Ok(Ok(())) => {
+                fence.written();
+                if std::mem::take(&mut stopped) {
+                    info!("the heartbeat is written again: serving sessions");
+                }
+            }
+            Ok(Err(e)) => warn!(error = %e, "the heartbeat was not written"),
+            Err(_) => warn!("the heartbeat was not written in time"),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::config::{LedgerChoice, Settings};
 use clawdforge_adapters::clock::SystemClock;
+use clawdforge_adapters::http::cluster::{Cluster, ClusterSecret, Fence};
 use clawdforge_adapters::ids::RandomIds;
 use clawdforge_adapters::ledger::{MemoryLedger, PgLedger, SqliteLedger};
 use clawdforge_adapters::live::LiveProcesses;
@@ -14,6 +15,7 @@ use clawdforge_adapters::runtime::acpx::{
 };
 use clawdforge_adapters::runtime::noop::NoopRuntime;
 use clawdforge_domain::model::AgentName;
+use clawdforge_domain::ownership::{NodeId, NodeRecord, Ownership};
 use clawdforge_domain::ports::{AgentRuntime, Clock, IdSource, Ledger, OneShotRunner};
 use clawdforge_domain::{Apps, RunPolicy, Runs, SessionPolicy, Sessions};
 use std::collections::BTreeMap;
@@ -51,7 +53,14 @@ pub fn open_ledger(settings: &Settings) -> Result<Arc<dyn Ledger>, String> {
             make_private(path);
             Ok(Arc::new(ledger))
         }
-        LedgerChoice::Postgres(url) => Ok(Arc::new(PgLedger::open(url).map_err(|e| e.to_string())?)),
+        LedgerChoice::Postgres(url) => {
+            let ledger = PgLedger::open(url).map_err(|e| e.to_string())?;
+            Ok(Arc::new(match node_id(settings)? {
+                // In a cluster, the sessions this gateway creates are its own from their insert on.
+                Some(node) if settings.raw.in_cluster() => ledger.owned_by(node),
+                _ => ledger,
+            }))
+        }
     }
 }
 
@@ -174,7 +183,7 @@ fn acp_runtime(settings: &Settings, agents: &BTreeMap<String, AgentCommand>) -> 
     Ok(Arc::new(AcpRuntime::new(AcpConfig {
         workspace_root: absolute(&settings.workspace_root)?,
         agent_home: absolute(&settings.acpx_home)?,
-        state_dir: absolute(&raw.data_dir.join("acp-sessions"))?,
+        state_dir: absolute(&acp_state_dir(settings))?,
         agents: agents.clone(),
         node_modules: node_modules_dirs(),
         permissions,
@@ -184,6 +193,67 @@ fn acp_runtime(settings: &Settings, agents: &BTreeMap<String, AgentCommand>) -> 
         max_turn_output_bytes: raw.max_turn_output_bytes,
         max_live: raw.max_live_sessions as usize,
     })))
+}
+
+/// Where the native runtime keeps each session's ACP session id: in the
+/// data directory; in a cluster, beside the workspaces (`<workspace_root>/.acp-sessions`,
+/// a name no app can take), so that a gateway taking a session over finds it
+/// wherever `workspace_root` is shared storage and resumes with `session/load`.
+fn acp_state_dir(settings: &Settings) -> PathBuf {
+    if settings.raw.in_cluster() {
+        settings.workspace_root.join(".acp-sessions")
+    } else {
+        settings.raw.data_dir.join("acp-sessions")
+    }
+}
+
+/// This gateway's node id (set or made by the config check).
+fn node_id(settings: &Settings) -> Result<Option<NodeId>, String> {
+    settings
+        .raw
+        .node_id
+        .as_deref()
+        .map(|id| NodeId::new(id).map_err(|e| format!("invalid configuration: {e}")))
+        .transpose()
+}
+
+/// One gateway's place among those sharing a Postgres ledger.
+pub struct ClusterNode {
+    /// The forwarding middleware's state.
+    pub cluster: Arc<Cluster>,
+    /// Raised while the heartbeat cannot be written.
+    pub fence: Arc<Fence>,
+    /// This gateway as its heartbeat records it.
+    pub record: NodeRecord,
+    /// How often the heartbeat is written.
+    pub every: Duration,
+}
+
+/// The cluster this gateway is in, when `ledger = "postgres"` and a
+/// `cluster_secret` put it in one; `bound` is the address it listens on.
+pub fn cluster_node(
+    settings: &Settings,
+    ledger: Arc<dyn Ledger>,
+    bound: std::net::SocketAddr,
+) -> Result<Option<ClusterNode>, String> {
+    let (Some(secret), Some(me)) = (&settings.raw.cluster_secret, node_id(settings)?) else { return Ok(None) };
+    if !settings.raw.in_cluster() {
+        return Ok(None);
+    }
+    let url = settings.raw.advertise_url.clone().unwrap_or_else(|| format!("http://{bound}"));
+    let url = url.trim_end_matches('/').to_owned();
+    let ownership = Ownership { me: me.clone(), dead_after: Duration::from_secs(settings.raw.node_dead_secs) };
+    let every = Duration::from_secs(settings.raw.heartbeat_secs);
+    let fence = Arc::new(Fence::new(ownership.clone(), every));
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let cluster =
+        Cluster::new(ledger, clock.clone(), ownership.clone(), ClusterSecret::new(secret.0.clone()), fence.clone())?;
+    Ok(Some(ClusterNode {
+        cluster: Arc::new(cluster),
+        fence,
+        record: NodeRecord { id: me, url, heartbeat_at: clock.now() },
+        every,
+    }))
 }
 
 /// Where installed built-in agents are looked for: `node_modules` in the

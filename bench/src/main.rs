@@ -16,11 +16,11 @@ struct Cli {
     /// Fewer requests and turns: a smoke run, not a measurement.
     #[arg(long)]
     quick: bool,
-    /// Run only this table (`control-plane`, `read-path`, `turns`, `runtimes`, `streaming`, `one-shot`, `memory`).
+    /// Run only this table (`control-plane`, `cluster`, `read-path`, `turns`, `runtimes`, `streaming`, `one-shot`, `memory`).
     #[arg(long)]
     only: Option<String>,
     /// `postgres`: only the control-plane table, on SQLite, one gateway on a
-    /// throwaway Postgres and two gateways sharing it.
+    /// throwaway Postgres and two gateways sharing it; then what forwarding adds (`cluster`).
     #[arg(long, value_enum, default_value = "sqlite")]
     ledger: scenarios::Ledgers,
     #[command(subcommand)]

@@ -65,12 +65,22 @@ impl FeedHub {
             Some(seq) => seq,
             None => self.ledger.last_feed_seq(id).await?,
         };
-        let events: Vec<FeedEvent> = drafts
+        let mut events: Vec<FeedEvent> = drafts
             .into_iter()
             .zip(base + 1..)
             .map(|(d, seq)| FeedEvent { seq, kind: d.kind, turn_index: d.turn_index, at: d.at, data: d.data })
             .collect();
-        self.ledger.append_feed(id, &events).await?;
+        match self.ledger.append_feed(id, &events).await {
+            // Another gateway wrote this feed while it owned the session: number after its events.
+            Err(LedgerError::Conflict(_)) if last.is_some() => {
+                let base = self.ledger.last_feed_seq(id).await?;
+                for (e, seq) in events.iter_mut().zip(base + 1..) {
+                    e.seq = seq;
+                }
+                self.ledger.append_feed(id, &events).await?;
+            }
+            other => other?,
+        }
         *last = events.last().map(|e| e.seq);
         let mut subscribers = channel.subscribers.lock().unwrap_or_else(|p| p.into_inner());
         // A subscriber that cannot take an event is dropped: its stream ends,

@@ -11,6 +11,7 @@ mod feed;
 pub mod files;
 mod live;
 pub mod model;
+pub mod ownership;
 pub mod policy;
 pub mod ports;
 pub mod run_slots;

@@ -7,6 +7,7 @@ use crate::model::{
     PermissionAsk, RunOutcome, RunRecord, RunRequest, Session, SessionId, Timestamp, TokenHash, Turn, TurnOutput,
     UsageTotals, UsageWindow,
 };
+use crate::ownership::{NodeId, NodeRecord, SessionOwner};
 use async_trait::async_trait;
 use serde_json::Value;
 use std::sync::Arc;
@@ -84,6 +85,28 @@ pub trait Ledger: Send + Sync {
     /// `app`'s totals in `window`: its sessions by `created_at`, the turns
     /// of its sessions still in the ledger by `started_at`, its runs by `at`.
     async fn usage(&self, app: &AppName, window: UsageWindow) -> Result<UsageTotals, LedgerError>;
+
+    /// Records that `node` is alive at its `heartbeat_at`, reachable at its
+    /// `url` (several gateways on one ledger). The default keeps nothing: a
+    /// single-node ledger has no one to tell.
+    async fn heartbeat(&self, node: &NodeRecord) -> Result<(), LedgerError> {
+        let _ = node;
+        Ok(())
+    }
+    /// Who owns session `id`, with the owner's last heartbeat; `None` when
+    /// there is no such session.
+    async fn session_owner(&self, id: &SessionId) -> Result<Option<SessionOwner>, LedgerError> {
+        let _ = id;
+        Ok(None)
+    }
+    /// Makes `node` the owner of session `id` if and only if its owner is
+    /// still `from` (`None`: unowned), in one conditional write: of several
+    /// nodes claiming from the same owner at once, exactly one gets `true`.
+    /// `false` also when there is no such session.
+    async fn claim_session(&self, id: &SessionId, node: &NodeId, from: Option<NodeId>) -> Result<bool, LedgerError> {
+        let _ = (id, node, from);
+        Ok(false)
+    }
 }
 
 /// The agent side of a session, as the runtime needs to address it.

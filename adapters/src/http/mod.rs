@@ -6,6 +6,7 @@ mod allow;
 mod auth;
 mod body;
 mod body_limit;
+pub mod cluster;
 mod detached;
 mod early_auth;
 mod error;
@@ -127,6 +128,17 @@ pub fn api_routes_with_metrics(
     cfg: HttpConfig,
     metrics: Option<MetricsRoute>,
 ) -> impl Endpoint<Output = Response> {
+    api_routes_in_cluster(state, cfg, metrics, None)
+}
+
+/// [`api_routes_with_metrics`], each session-scoped request routed to the
+/// gateway that owns its session when `cluster` is given (see [`cluster`]).
+pub fn api_routes_in_cluster(
+    state: HttpState,
+    cfg: HttpConfig,
+    metrics: Option<MetricsRoute>,
+    cluster: Option<Arc<cluster::Cluster>>,
+) -> impl Endpoint<Output = Response> {
     let service = service();
     let spec = ServedSpec::new(state.runs.policy().max_timeout.as_secs());
     let allow = AllowTable::from_spec(
@@ -146,6 +158,7 @@ pub fn api_routes_with_metrics(
     routes
         .nest("/", service)
         .with(metrics::OperationTap)
+        .with(cluster::Forwarding(cluster))
         .with(BodyLimit::new(cfg.max_body_bytes, cfg.body_timeout))
         .with(EarlyAuth)
         .catch_all_error(error::rejection::render)

@@ -8,6 +8,7 @@ use clawdforge_domain::model::{
     ListCursor, ListQuery, Meta, RunRecord, RunStatus, Session, SessionId, SessionState, StatusFilter, Timestamp,
     TokenHash, Turn, Usage, UsageTotals, UsageWindow,
 };
+use clawdforge_domain::ownership::{NodeId, NodeRecord, SessionOwner};
 use clawdforge_domain::ports::Ledger;
 use clawdforge_domain::LedgerError;
 use serde_json::json;
@@ -61,6 +62,9 @@ macro_rules! ledger_contract_tests {
             feed_events_for_an_unknown_session_are_refused,
             purging_a_session_deletes_its_feed,
             usage_sums_the_apps_own_sessions_turns_and_runs_in_the_window,
+            a_session_owner_shows_the_owner_its_last_heartbeat_and_whether_it_is_closed,
+            a_claim_succeeds_only_from_the_current_owner,
+            of_concurrent_claims_from_one_owner_exactly_one_wins,
         ]);
     };
     (@expand $module:ident, $factory:expr, [$($test:ident),* $(,)?]) => {
@@ -669,4 +673,74 @@ pub(crate) async fn usage_sums_the_apps_own_sessions_turns_and_runs_in_the_windo
     assert_eq!(none, UsageTotals::default());
     let b = l.usage(&app("b"), window(0, None)).await.expect("usage");
     assert_eq!((b.sessions_created, b.turns, b.turn_ms, b.runs, b.cost_usd), (1, 1, 999, 1, 0.75 + 9.0));
+}
+
+fn node(id: &str) -> NodeId {
+    NodeId::new(id).expect("valid node id")
+}
+
+fn seen(id: &str, url: &str, at_ms: i64) -> NodeRecord {
+    NodeRecord { id: node(id), url: url.to_owned(), heartbeat_at: ms(at_ms) }
+}
+
+pub(crate) async fn a_session_owner_shows_the_owner_its_last_heartbeat_and_whether_it_is_closed(l: L) {
+    assert_eq!(l.session_owner(&sid(9)).await, Ok(None));
+    create(&l, &session(1, "billing", 1_000)).await;
+    let unowned = SessionOwner { node: None, seen: None, closed: false };
+    assert_eq!(l.session_owner(&sid(1)).await, Ok(Some(unowned)));
+
+    assert_eq!(l.claim_session(&sid(1), &node("gw-a"), None).await, Ok(true));
+    let silent = SessionOwner { node: Some(node("gw-a")), seen: None, closed: false };
+    assert_eq!(l.session_owner(&sid(1)).await, Ok(Some(silent)));
+
+    l.heartbeat(&seen("gw-b", "http://10.0.0.2:8765", 4_000)).await.expect("heartbeat");
+    l.heartbeat(&seen("gw-a", "http://10.0.0.1:8765", 5_000)).await.expect("heartbeat");
+    l.heartbeat(&seen("gw-a", "http://10.0.0.9:8765", 6_000)).await.expect("heartbeat");
+    let heard = SessionOwner {
+        node: Some(node("gw-a")),
+        seen: Some(seen("gw-a", "http://10.0.0.9:8765", 6_000)),
+        closed: false,
+    };
+    assert_eq!(l.session_owner(&sid(1)).await, Ok(Some(heard.clone())));
+
+    assert!(close(&l, 1, 7_000).await);
+    assert_eq!(l.session_owner(&sid(1)).await, Ok(Some(SessionOwner { closed: true, ..heard })));
+}
+
+pub(crate) async fn a_claim_succeeds_only_from_the_current_owner(l: L) {
+    create(&l, &session(1, "billing", 1_000)).await;
+    assert_eq!(l.claim_session(&sid(1), &node("gw-b"), Some(node("gw-a"))).await, Ok(false));
+    assert_eq!(l.claim_session(&sid(1), &node("gw-a"), None).await, Ok(true));
+    assert_eq!(l.claim_session(&sid(1), &node("gw-c"), None).await, Ok(false));
+    assert_eq!(l.claim_session(&sid(1), &node("gw-c"), Some(node("gw-b"))).await, Ok(false));
+    assert_eq!(l.claim_session(&sid(1), &node("gw-b"), Some(node("gw-a"))).await, Ok(true));
+    let owner = l.session_owner(&sid(1)).await.expect("owner").expect("session");
+    assert_eq!(owner.node, Some(node("gw-b")));
+    assert_eq!(l.claim_session(&sid(2), &node("gw-b"), None).await, Ok(false), "an unknown session");
+}
+
+pub(crate) async fn of_concurrent_claims_from_one_owner_exactly_one_wins(l: L) {
+    for n in 0..4u32 {
+        create(&l, &session(n, "billing", 1_000)).await;
+        assert_eq!(l.claim_session(&sid(n), &node("dead"), None).await, Ok(true));
+        let claims: Vec<_> = (0..16)
+            .map(|k| {
+                let l = Arc::clone(&l);
+                tokio::spawn(async move {
+                    let me = node(&format!("gw-{k}"));
+                    (l.claim_session(&sid(n), &me, Some(node("dead"))).await.expect("claim"), me)
+                })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        for c in claims {
+            let (won, me) = c.await.expect("task");
+            if won {
+                winners.push(me);
+            }
+        }
+        assert_eq!(winners.len(), 1, "session {n}: {winners:?}");
+        let owner = l.session_owner(&sid(n)).await.expect("owner").expect("session");
+        assert_eq!(owner.node.as_ref(), winners.first());
+    }
 }

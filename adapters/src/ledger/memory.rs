@@ -8,6 +8,7 @@ use clawdforge_domain::model::{
     Admission, AppName, AppRecord, AuditEvent, Caps, CloseOutcome, CloseReason, FeedEvent, ListQuery, RunRecord,
     Session, SessionId, Timestamp, TokenHash, Turn, UsageTotals, UsageWindow,
 };
+use clawdforge_domain::ownership::{NodeId, NodeRecord, SessionOwner};
 use clawdforge_domain::ports::Ledger;
 use clawdforge_domain::LedgerError;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -27,6 +28,9 @@ struct State {
     events: HashMap<SessionId, Vec<AuditEvent>>,
     feed: HashMap<SessionId, BTreeMap<u64, FeedEvent>>,
     runs: Vec<RunRecord>,
+    /// Session owners (unowned sessions have no entry) and the nodes' heartbeats.
+    owners: HashMap<SessionId, NodeId>,
+    nodes: HashMap<NodeId, NodeRecord>,
 }
 
 /// The [`Ledger`] in memory; lost when dropped.
@@ -229,6 +233,7 @@ impl Ledger for MemoryLedger {
             s.turns.remove(id);
             s.events.remove(id);
             s.feed.remove(id);
+            s.owners.remove(id);
             if let Some(keys) = s.by_app.get_mut(session.app()) {
                 keys.remove(&(session.created_at(), id.clone()));
             }
@@ -288,5 +293,27 @@ impl Ledger for MemoryLedger {
             totals.add_usage(&run.usage);
         }
         Ok(totals)
+    }
+
+    async fn heartbeat(&self, node: &NodeRecord) -> Result<(), LedgerError> {
+        self.lock()?.nodes.insert(node.id.clone(), node.clone());
+        Ok(())
+    }
+
+    async fn session_owner(&self, id: &SessionId) -> Result<Option<SessionOwner>, LedgerError> {
+        let s = self.lock()?;
+        let Some(session) = s.sessions.get(id) else { return Ok(None) };
+        let node = s.owners.get(id).cloned();
+        let seen = node.as_ref().and_then(|n| s.nodes.get(n)).cloned();
+        Ok(Some(SessionOwner { node, seen, closed: !session.is_open() }))
+    }
+
+    async fn claim_session(&self, id: &SessionId, node: &NodeId, from: Option<NodeId>) -> Result<bool, LedgerError> {
+        let mut s = self.lock()?;
+        if !s.sessions.contains_key(id) || s.owners.get(id) != from.as_ref() {
+            return Ok(false);
+        }
+        s.owners.insert(id.clone(), node.clone());
+        Ok(true)
     }
 }

@@ -8,6 +8,7 @@ use clawdforge_domain::model::{
     Admission, AppName, AppRecord, AuditEvent, Caps, CloseReason, FeedEvent, ListQuery, RunOutcome, RunRecord,
     RunRequest, Session, SessionId, Timestamp, TokenHash, Turn, TurnOutput, UsageTotals, UsageWindow,
 };
+use clawdforge_domain::ownership::{NodeId, NodeRecord, SessionOwner};
 use clawdforge_domain::ports::{AgentRuntime, AgentSession, Ledger, OneShotRunner, TurnSink};
 use clawdforge_domain::LedgerError;
 use std::future::Future;
@@ -121,6 +122,18 @@ impl Ledger for MeteredLedger {
 
     async fn usage(&self, app: &AppName, window: UsageWindow) -> Result<UsageTotals, LedgerError> {
         self.timed("usage", self.inner.usage(app, window)).await
+    }
+
+    async fn heartbeat(&self, node: &NodeRecord) -> Result<(), LedgerError> {
+        self.timed("heartbeat", self.inner.heartbeat(node)).await
+    }
+
+    async fn session_owner(&self, id: &SessionId) -> Result<Option<SessionOwner>, LedgerError> {
+        self.timed("session_owner", self.inner.session_owner(id)).await
+    }
+
+    async fn claim_session(&self, id: &SessionId, node: &NodeId, from: Option<NodeId>) -> Result<bool, LedgerError> {
+        self.timed("claim_session", self.inner.claim_session(id, node, from)).await
     }
 
     async fn turns_page(&self, id: &SessionId, after: u32, limit: u32) -> Result<Vec<Turn>, LedgerError> {

@@ -1,5 +1,6 @@
 //! The benchmark scenarios, run in order, each printing its table.
 
+mod cluster;
 mod control_plane;
 mod memory;
 mod one_shot;
@@ -13,9 +14,11 @@ use crate::stats::{ms, Summary};
 pub use control_plane::Ledgers;
 
 /// Runs every scenario (or the one `only` names); with `--ledger postgres`,
-/// only the control-plane table, on SQLite and Postgres side by side.
+/// only the control-plane table, on SQLite and Postgres side by side, and the
+/// forwarding table (`cluster`, also alone with `--only cluster`).
 pub async fn all(quick: bool, only: Option<&str>, ledgers: Ledgers) -> Result<(), String> {
-    const TABLES: [&str; 7] = ["control-plane", "read-path", "turns", "runtimes", "streaming", "one-shot", "memory"];
+    const TABLES: [&str; 8] =
+        ["control-plane", "cluster", "read-path", "turns", "runtimes", "streaming", "one-shot", "memory"];
     if let Some(name) = only.filter(|n| !TABLES.contains(n)) {
         return Err(format!("--only takes one of {}, not {name:?}", TABLES.join(", ")));
     }
@@ -27,7 +30,11 @@ pub async fn all(quick: bool, only: Option<&str>, ledgers: Ledgers) -> Result<()
     if on("control-plane") {
         control_plane::run(quick, ledgers).await?;
     }
-    if ledgers == Ledgers::Postgres {
+    // Forwarding needs Postgres: with the Postgres table, or when asked for.
+    if only == Some("cluster") || (only.is_none() && ledgers == Ledgers::Postgres) {
+        cluster::run(quick).await?;
+    }
+    if ledgers == Ledgers::Postgres || only == Some("cluster") {
         return Ok(());
     }
     if on("read-path") {

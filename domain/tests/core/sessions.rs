@@ -599,3 +599,36 @@ fn a_turn_request_never_shows_its_prompt_in_debug_output() {
     let shown = format!("{:?}", turn_request("the secret plan"));
     assert!(!shown.contains("secret") && shown.contains("15 bytes"), "{shown}");
 }
+
+#[tokio::test]
+async fn a_feed_that_another_gateway_wrote_meanwhile_is_numbered_after_its_events() {
+    use clawdforge_domain::LedgerError;
+    let stored = Arc::new(Mutex::new(Vec::<u64>::new()));
+    let session = open_session(1, "a", NOW);
+    let mut ledger = MockLedger::new();
+    ledger.expect_session().returning(move |id| Ok((id == session.id()).then(|| session.clone())));
+    let seqs = stored.clone();
+    ledger.expect_last_feed_seq().returning(move |_| Ok(seqs.lock().expect("lock").iter().max().copied().unwrap_or(0)));
+    let seqs = stored.clone();
+    ledger.expect_append_feed().returning(move |_, events| {
+        let mut seqs = seqs.lock().expect("lock");
+        if events.iter().any(|e| seqs.contains(&e.seq)) {
+            return Err(LedgerError::Conflict("seq taken".into()));
+        }
+        seqs.extend(events.iter().map(|e| e.seq));
+        Ok(())
+    });
+    ledger.expect_feed_after().returning(|_, _, _| Ok(Vec::new()));
+    ledger.expect_record_turn().returning(|_, _, _| Ok(()));
+    let mut runtime = MockAgentRuntime::new();
+    runtime.expect_prompt().returning(|_, _, _, _| Ok(echo_output("echo")));
+    let s = sessions(ledger, runtime);
+    s.turn(&app("a"), &sid(1), turn_request("one")).await.expect("turn");
+    let mine = stored.lock().expect("lock").iter().max().copied().unwrap_or(0);
+    // Another gateway owned the session for a while and wrote five events.
+    stored.lock().expect("lock").extend(mine + 1..=mine + 5);
+    s.turn(&app("a"), &sid(1), turn_request("two")).await.expect("turn after another owner");
+    let seqs = stored.lock().expect("lock").clone();
+    assert!(seqs.len() > (mine + 5) as usize, "{seqs:?}");
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>(), "no seq taken twice, none skipped");
+}

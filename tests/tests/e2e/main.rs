@@ -3,6 +3,7 @@
 
 mod acp;
 mod caps;
+mod cluster;
 mod connections;
 mod disk;
 mod errors;

@@ -234,6 +234,11 @@ impl Server {
         self.call(Method::DELETE, &format!("/sessions/{id}"), Some(token), None).await
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends SIGTERM.
     pub fn terminate(&self) {
         let pid = Pid::from_raw(i32::try_from(self.child.id()).expect("pid fits"));

@@ -11,6 +11,7 @@ mod activity;
 mod apps;
 mod feed;
 mod open;
+mod ownership;
 mod sessions;
 #[cfg(test)]
 mod tests;
@@ -24,6 +25,7 @@ use clawdforge_domain::model::{
     Admission, AppName, AppRecord, AuditEvent, Caps, CloseReason, FeedEvent, ListQuery, RunRecord, Session, SessionId,
     Timestamp, TokenHash, Turn, UsageTotals, UsageWindow,
 };
+use clawdforge_domain::ownership::{NodeId, NodeRecord, SessionOwner};
 use clawdforge_domain::ports::Ledger;
 use clawdforge_domain::LedgerError;
 use diesel::result::{DatabaseErrorKind, Error as DieselError, QueryResult};
@@ -44,6 +46,8 @@ pub struct PgLedger {
     /// calls that would need a new connection answer at once instead of
     /// each waiting out the pool's connection timeout.
     down_since: Arc<Mutex<Option<Instant>>>,
+    /// The gateway that records the sessions it creates as its own (see [`Self::owned_by`]).
+    node: Option<NodeId>,
 }
 
 /// How long after a failure calls fail fast before one tries to connect again.
@@ -76,7 +80,15 @@ impl PgLedger {
             pool: open::open_pool(url)?,
             permits: Arc::new(Semaphore::new(open::POOL_SIZE as usize)),
             down_since: Arc::new(Mutex::new(None)),
+            node: None,
         })
+    }
+
+    /// This ledger as gateway `node` uses it: every session it creates is
+    /// owned by `node` from its insert on (no one else may start its agent).
+    pub fn owned_by(mut self, node: NodeId) -> Self {
+        self.node = Some(node);
+        self
     }
 
     /// Runs one port call's queries on a pooled connection, on tokio's
@@ -155,8 +167,8 @@ impl Ledger for PgLedger {
         caps: Caps,
         event: &AuditEvent,
     ) -> Result<Admission, LedgerError> {
-        let (session, event) = (session.clone(), event.clone());
-        self.run(move |c| sessions::create(c, &session, caps, &event)).await
+        let (session, event, owner) = (session.clone(), event.clone(), self.node.clone());
+        self.run(move |c| sessions::create(c, &session, caps, &event, owner.as_ref())).await
     }
 
     async fn session(&self, id: &SessionId) -> Result<Option<Session>, LedgerError> {
@@ -235,5 +247,20 @@ impl Ledger for PgLedger {
     async fn usage(&self, app: &AppName, window: UsageWindow) -> Result<UsageTotals, LedgerError> {
         let app = app.clone();
         self.run(move |c| usage::totals(c, &app, window)).await
+    }
+
+    async fn heartbeat(&self, node: &NodeRecord) -> Result<(), LedgerError> {
+        let node = node.clone();
+        self.run(move |c| ownership::heartbeat(c, &node)).await
+    }
+
+    async fn session_owner(&self, id: &SessionId) -> Result<Option<SessionOwner>, LedgerError> {
+        let id = id.clone();
+        self.run(move |c| ownership::owner(c, &id)).await
+    }
+
+    async fn claim_session(&self, id: &SessionId, node: &NodeId, from: Option<NodeId>) -> Result<bool, LedgerError> {
+        let (id, node) = (id.clone(), node.clone());
+        self.run(move |c| ownership::claim(c, &id, &node, from.as_ref())).await
     }
 }

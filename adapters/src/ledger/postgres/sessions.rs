@@ -8,6 +8,7 @@ use crate::ledger::sqlite::schema::{coalesce, open_session_counts, session_event
 use clawdforge_domain::model::{
     Admission, AppName, AuditEvent, Caps, CloseReason, ListQuery, Session, SessionId, StatusFilter, Timestamp,
 };
+use clawdforge_domain::ownership::NodeId;
 use clawdforge_domain::LedgerError;
 use diesel::prelude::*;
 use diesel::result::QueryResult;
@@ -40,11 +41,12 @@ pub(super) fn create(
     session: &Session,
     caps: Caps,
     event: &AuditEvent,
+    owner: Option<&NodeId>,
 ) -> Result<Admission, LedgerError> {
     let meta = serde_json::to_string(session.meta().as_map())
         .map_err(|e| LedgerError::Unavailable(format!("cannot encode JSON: {e}")))?;
     let verdict = sql_query(
-        "SELECT create_session_capped($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) AS verdict",
+        "SELECT create_session_capped($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) AS verdict",
     )
     .bind::<Text, _>(session.id().as_str())
     .bind::<Text, _>(session.app().as_str())
@@ -60,6 +62,7 @@ pub(super) fn create(
     .bind::<Text, _>(event.kind.as_str())
     .bind::<BigInt, _>(event.at.as_millis())
     .bind::<Text, _>(event.detail.to_string())
+    .bind::<Nullable<Text>, _>(owner.map(NodeId::as_str))
     .get_result::<Verdict>(c)
     .map_err(db_error)?;
     match verdict.verdict.as_str() {

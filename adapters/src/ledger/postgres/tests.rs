@@ -181,3 +181,32 @@ async fn a_database_that_goes_away_is_unreachable_then_serves_again_without_reop
     );
     assert_eq!(ledger.count_open_sessions().await, Ok(2));
 }
+
+/// A gateway's ledger records its creates as its own, and two gateways
+/// taking over one dead gateway's sessions at once never both win one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_gateways_creates_are_its_own_and_two_gateways_never_both_take_one_over() {
+    use clawdforge_domain::ownership::NodeId;
+    let url = ThrowawayPostgres::shared().create_database();
+    let node = |n: &str| NodeId::new(n).expect("valid");
+    let dead = PgLedger::open(&url).expect("dead").owned_by(node("dead"));
+    let (b, c) = (PgLedger::open(&url).expect("b"), PgLedger::open(&url).expect("c"));
+    let roomy = Caps { max_live: 100, max_per_app: 100 };
+    for n in 0..20 {
+        dead.create_session(&session(n, "app"), roomy, &event(AuditKind::Create)).await.expect("create");
+    }
+    let owner = b.session_owner(&sid(0)).await.expect("owner").expect("session");
+    assert_eq!(owner.node, Some(node("dead")));
+    let take_all = |l: PgLedger, me: NodeId| async move {
+        let mut won = Vec::new();
+        for n in 0..20 {
+            if l.claim_session(&sid(n), &me, Some(NodeId::new("dead").expect("valid"))).await.expect("claim") {
+                won.push(n);
+            }
+        }
+        won
+    };
+    let (x, y) = tokio::join!(take_all(b.clone(), node("b")), take_all(c.clone(), node("c")));
+    assert_eq!(x.len() + y.len(), 20, "{x:?} {y:?}");
+    assert!(x.iter().all(|n| !y.contains(n)));
+}

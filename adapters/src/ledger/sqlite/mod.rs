@@ -4,6 +4,7 @@ mod activity;
 mod apps;
 pub(super) mod feed;
 mod open;
+mod ownership;
 pub(super) mod rows;
 pub(super) mod schema;
 mod sessions;
@@ -18,6 +19,7 @@ use clawdforge_domain::model::{
     Admission, AppName, AppRecord, AuditEvent, Caps, CloseReason, FeedEvent, ListQuery, RunRecord, Session, SessionId,
     Timestamp, TokenHash, Turn, UsageTotals, UsageWindow,
 };
+use clawdforge_domain::ownership::{NodeId, NodeRecord, SessionOwner};
 use clawdforge_domain::ports::Ledger;
 use clawdforge_domain::LedgerError;
 use diesel::result::{DatabaseErrorKind, Error as DieselError, QueryResult};
@@ -230,5 +232,20 @@ impl Ledger for SqliteLedger {
     async fn usage(&self, app: &AppName, window: UsageWindow) -> Result<UsageTotals, LedgerError> {
         let app = app.clone();
         self.run(move |c| usage::totals(c, &app, window)).await
+    }
+
+    async fn heartbeat(&self, node: &NodeRecord) -> Result<(), LedgerError> {
+        let node = node.clone();
+        self.run(move |c| ownership::heartbeat(c, &node)).await
+    }
+
+    async fn session_owner(&self, id: &SessionId) -> Result<Option<SessionOwner>, LedgerError> {
+        let id = id.clone();
+        self.read(move |c| ownership::owner(c, &id)).await
+    }
+
+    async fn claim_session(&self, id: &SessionId, node: &NodeId, from: Option<NodeId>) -> Result<bool, LedgerError> {
+        let (id, node) = (id.clone(), node.clone());
+        self.run(move |c| ownership::claim(c, &id, &node, from.as_ref())).await
     }
 }

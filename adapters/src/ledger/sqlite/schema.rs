@@ -21,6 +21,7 @@ diesel::table! {
         closed_at -> Nullable<BigInt>,
         close_reason -> Nullable<Text>,
         turn_count -> BigInt,
+        owner_node -> Nullable<Text>,
     }
 }
 
@@ -69,7 +70,7 @@ diesel::table! {
 
 diesel::joinable!(turns -> sessions (session_id));
 diesel::joinable!(session_events -> sessions (session_id));
-diesel::allow_tables_to_appear_in_same_query!(apps, sessions, turns, session_events, runs, open_session_counts);
+diesel::allow_tables_to_appear_in_same_query!(apps, sessions, turns, session_events, runs, open_session_counts, nodes);
 
 diesel::define_sql_function! {
     /// SQL `coalesce`, as the idle index is built on it.
@@ -92,5 +93,14 @@ diesel::table! {
         turn_index -> Nullable<BigInt>,
         at -> BigInt,
         data -> Text,
+    }
+}
+
+diesel::table! {
+    /// One row per gateway sharing the ledger (see the `ownership` migration).
+    nodes (node_id) {
+        node_id -> Text,
+        advertise_url -> Text,
+        heartbeat_at -> BigInt,
     }
 }

@@ -1,0 +1,2 @@
+ALTER TABLE sessions DROP COLUMN owner_node;
+DROP TABLE nodes;
