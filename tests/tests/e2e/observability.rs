@@ -100,7 +100,10 @@ async fn metrics_count_the_traffic_that_was_served() {
     assert_eq!(sample(&s, "clawdforge_open_sessions", &[]), 2.0);
     assert_eq!(sample(&s, "clawdforge_max_live_sessions", &[]), 64.0);
     assert_eq!(sample(&s, "clawdforge_max_sessions_per_app", &[]), 16.0);
-    assert_eq!(sample(&s, "clawdforge_live_agent_processes", &[]), 0.0, "no acpx process runs between requests");
+    // The default runtime (acp) keeps one warm agent per open session.
+    let agents = processes_under(&instance.dir.path().join("data/workspaces")).len();
+    assert_eq!(agents, 2);
+    assert_eq!(sample(&s, "clawdforge_live_agent_processes", &[]), agents as f64);
     assert_eq!(sample(&s, "clawdforge_build_info", &[("version", env!("CARGO_PKG_VERSION"))]), 1.0);
     for secret in [token.as_str(), first.as_str(), second.as_str(), "default"] {
         assert!(!text.contains(secret), "the exposition shows {secret}");
