@@ -19,16 +19,30 @@
 use super::apps::by_token_hash;
 use clawdforge_domain::model::{AppRecord, TokenHash};
 use clawdforge_domain::LedgerError;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::BigInt;
-use diesel::{sql_query, QueryableByName, RunQueryDsl, SqliteConnection};
+use diesel::sqlite::Sqlite;
+use diesel::{QueryResult, RunQueryDsl, SqliteConnection};
 use std::collections::HashMap;
 use std::sync::{Mutex, TryLockError};
 
-#[derive(QueryableByName)]
-struct DataVersion {
-    #[diesel(sql_type = BigInt)]
-    data_version: i64,
+/// `PRAGMA data_version` as a query with a static id, so that diesel keeps
+/// it prepared (`sql_query` is prepared anew on every call).
+#[derive(Debug, Clone, Copy, QueryId)]
+struct DataVersion;
+
+impl Query for DataVersion {
+    type SqlType = BigInt;
 }
+
+impl QueryFragment<Sqlite> for DataVersion {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_sql("PRAGMA data_version");
+        Ok(())
+    }
+}
+
+impl RunQueryDsl<SqliteConnection> for DataVersion {}
 
 /// What the cache holds, with the connection that vouches for it.
 struct Watched {
@@ -64,14 +78,14 @@ impl AppsCache {
             }
         };
         let w = &mut *w;
-        let Ok(now) = sql_query("PRAGMA data_version").get_result::<DataVersion>(&mut w.conn) else {
+        let Ok(now) = DataVersion.get_result::<i64>(&mut w.conn) else {
             w.version = None;
             return None;
         };
-        if w.version != Some(now.data_version) {
+        if w.version != Some(now) {
             // Something was committed since: nothing cached can be trusted.
             w.apps.clear();
-            w.version = Some(now.data_version);
+            w.version = Some(now);
         }
         if let Some(app) = w.apps.get(hash.as_str()) {
             return Some(Ok(Some(app.clone())));
