@@ -119,7 +119,7 @@ pub fn build(settings: &Settings, ledger: Arc<dyn Ledger>) -> Result<Core, Strin
             ))
         })
         .transpose()?;
-    let acp = (raw.agent_runtime == "acp").then(|| acp_runtime(settings, &agents)).transpose()?;
+    let acp = (raw.agent_runtime == "acp").then(|| acp_runtime(settings, &agents, live.clone())).transpose()?;
     let mut runtime: Arc<dyn AgentRuntime> = match (&acpx, &acp) {
         (Some(a), _) => a.clone(),
         (_, Some(a)) => a.clone(),
@@ -174,25 +174,32 @@ pub fn build(settings: &Settings, ledger: Arc<dyn Ledger>) -> Result<Core, Strin
 
 /// The native runtime: agents' HOME is acpx's (so logins made there serve
 /// both runtimes), their ACP session ids under `<data_dir>/acp-sessions`.
-fn acp_runtime(settings: &Settings, agents: &BTreeMap<String, AgentCommand>) -> Result<Arc<AcpRuntime>, String> {
+fn acp_runtime(
+    settings: &Settings,
+    agents: &BTreeMap<String, AgentCommand>,
+    live: LiveProcesses,
+) -> Result<Arc<AcpRuntime>, String> {
     let raw = &settings.raw;
     let permissions: Permissions = raw
         .permission_mode
         .parse()
         .map_err(|_| format!("invalid configuration: permission_mode {:?} is not supported", raw.permission_mode))?;
-    Ok(Arc::new(AcpRuntime::new(AcpConfig {
-        workspace_root: absolute(&settings.workspace_root)?,
-        agent_home: absolute(&settings.acpx_home)?,
-        state_dir: absolute(&acp_state_dir(settings))?,
-        agents: agents.clone(),
-        node_modules: node_modules_dirs(),
-        permissions,
-        allowed_roots: raw.allowed_roots.clone(),
-        idle: Duration::from_secs(raw.agent_idle_secs),
-        cancel_grace: Duration::from_secs(raw.cancel_grace_secs),
-        max_turn_output_bytes: raw.max_turn_output_bytes,
-        max_live: raw.max_live_sessions as usize,
-    })))
+    Ok(Arc::new(AcpRuntime::with_live_processes(
+        AcpConfig {
+            workspace_root: absolute(&settings.workspace_root)?,
+            agent_home: absolute(&settings.acpx_home)?,
+            state_dir: absolute(&acp_state_dir(settings))?,
+            agents: agents.clone(),
+            node_modules: node_modules_dirs(),
+            permissions,
+            allowed_roots: raw.allowed_roots.clone(),
+            idle: Duration::from_secs(raw.agent_idle_secs),
+            cancel_grace: Duration::from_secs(raw.cancel_grace_secs),
+            max_turn_output_bytes: raw.max_turn_output_bytes,
+            max_live: raw.max_live_sessions as usize,
+        },
+        live,
+    )))
 }
 
 /// Where the native runtime keeps each session's ACP session id: in the

@@ -23,6 +23,13 @@ struct Cli {
     /// throwaway Postgres and two gateways sharing it; then what forwarding adds (`cluster`).
     #[arg(long, value_enum, default_value = "sqlite")]
     ledger: scenarios::Ledgers,
+    /// read-path: also measure this gateway binary (an earlier build, "before")
+    /// against this build's ("after"), interleaved in the same run.
+    #[arg(long, value_name = "BIN")]
+    compare: Option<std::path::PathBuf>,
+    /// read-path: interleaved rounds, each figure the median over them (default 5).
+    #[arg(long)]
+    rounds: Option<usize>,
     #[command(subcommand)]
     command: Option<Sub>,
 }
@@ -32,6 +39,21 @@ enum Sub {
     /// Serve the trivial baseline endpoint (started by the benchmark itself).
     #[command(hide = true)]
     BaselineServer,
+    /// A steady closed-loop GET load on one URL, to profile a server under it
+    /// (`perf record -g -p PID` meanwhile).
+    Load {
+        /// The URL to GET.
+        url: String,
+        /// A bearer token to send.
+        #[arg(long)]
+        token: Option<String>,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        /// How long, in seconds.
+        #[arg(long, default_value_t = 10)]
+        secs: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -52,7 +74,16 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(scenarios::all(cli.quick, cli.only.as_deref(), cli.ledger)) {
+    let fut = async {
+        match cli.command {
+            Some(Sub::Load { url, token, clients, secs }) => scenarios::load(url, token, clients, secs).await,
+            _ => {
+                let read_path = scenarios::ReadPathOptions { compare: cli.compare, rounds: cli.rounds };
+                scenarios::all(cli.quick, cli.only.as_deref(), cli.ledger, &read_path).await
+            }
+        }
+    };
+    match rt.block_on(fut) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("clawdforge-bench: {e}");

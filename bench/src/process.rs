@@ -95,6 +95,11 @@ impl Drop for Running {
 
 /// A gateway on a fresh data directory with `extra` TOML.
 pub fn gateway(dir: &Path, extra: &str) -> Result<Running, String> {
+    gateway_with(&sibling("clawdforge"), dir, extra)
+}
+
+/// [`gateway`] with the server binary `bin` (another build, to compare).
+pub fn gateway_with(bin: &Path, dir: &Path, extra: &str) -> Result<Running, String> {
     let config = dir.join("clawdforge.toml");
     let toml = format!(
         "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\nacpx_bin = {:?}\nbuiltin_agents = []\n{extra}\n",
@@ -102,7 +107,7 @@ pub fn gateway(dir: &Path, extra: &str) -> Result<Running, String> {
         root().join("node_modules/.bin/acpx"),
     );
     std::fs::write(&config, toml).map_err(|e| e.to_string())?;
-    let mut cmd = Command::new(sibling("clawdforge"));
+    let mut cmd = Command::new(bin);
     // Default logging (one line per request) is part of the stack being measured.
     cmd.arg("--config").arg(&config).arg("serve");
     Running::start(cmd)

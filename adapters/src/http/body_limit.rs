@@ -82,7 +82,15 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
         if declared.is_some_and(|len| len > DRAIN_MAX) {
             return Err(Problem::body_too_large(self.max_bytes).into());
         }
-        let Ok(read) = tokio::time::timeout(self.timeout, read_bounded(req.take_body(), self.max_bytes)).await else {
+        let body = req.take_body();
+        // A request without a body (no Content-Length nor Transfer-Encoding,
+        // RFC 9112 §6.3, or a zero length): nothing to read or wait for, and
+        // no 64 KiB read buffer to allocate and zero — a tenth of a GET's CPU (issue 15).
+        if body.is_empty() {
+            req.set_body(body);
+            return self.inner.call(req).await;
+        }
+        let Ok(read) = tokio::time::timeout(self.timeout, read_bounded(body, self.max_bytes)).await else {
             return Err(Problem::body_timeout(self.timeout).into());
         };
         match read {

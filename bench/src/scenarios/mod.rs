@@ -12,11 +12,21 @@ mod turns;
 use crate::stats::{ms, Summary};
 
 pub use control_plane::Ledgers;
+pub use read_path::load;
+
+/// The read-path table's own options.
+#[derive(Debug, Default)]
+pub struct ReadPathOptions {
+    /// Another gateway binary measured side by side ("before").
+    pub compare: Option<std::path::PathBuf>,
+    /// Interleaved rounds (default 5, 1 with `--quick`).
+    pub rounds: Option<usize>,
+}
 
 /// Runs every scenario (or the one `only` names); with `--ledger postgres`,
 /// only the control-plane table, on SQLite and Postgres side by side, and the
 /// forwarding table (`cluster`, also alone with `--only cluster`).
-pub async fn all(quick: bool, only: Option<&str>, ledgers: Ledgers) -> Result<(), String> {
+pub async fn all(quick: bool, only: Option<&str>, ledgers: Ledgers, read_path: &ReadPathOptions) -> Result<(), String> {
     const TABLES: [&str; 8] =
         ["control-plane", "cluster", "read-path", "turns", "runtimes", "streaming", "one-shot", "memory"];
     if let Some(name) = only.filter(|n| !TABLES.contains(n)) {
@@ -38,7 +48,7 @@ pub async fn all(quick: bool, only: Option<&str>, ledgers: Ledgers) -> Result<()
         return Ok(());
     }
     if on("read-path") {
-        read_path::run(quick).await?;
+        read_path::run(quick, read_path.compare.as_deref(), read_path.rounds).await?;
     }
     if on("turns") {
         turns::run(quick).await?;
@@ -73,36 +83,6 @@ pub async fn post_json(
     let resp = client.post(url).header("authorization", auth).json(body).send().await.map_err(|e| e.to_string())?;
     let resp = resp.error_for_status().map_err(|e| e.to_string())?;
     resp.json().await.map_err(|e| e.to_string())
-}
-
-/// A control-plane row: [`row`] plus the CPU each request cost the server
-/// and the baseline server (µs per request, which a busy neighbour skews far
-/// less than a rate).
-pub fn cpu_row(name: &str, s: &Summary, base: &Summary, cpu_us: f64, base_cpu_us: f64) {
-    println!(
-        "| {name:<36} | {:>9.0} | {:>8} | {:>8} | {:>9.0} | {:>6.2} | {:>6} | {:>7.0} | {:>7.0} |",
-        s.rate,
-        ms(s.p50),
-        ms(s.p99),
-        base.rate,
-        if base.rate > 0.0 { s.rate / base.rate } else { 0.0 },
-        s.errors,
-        cpu_us,
-        base_cpu_us,
-    );
-}
-
-/// The header of a table of [`cpu_row`]s.
-pub fn cpu_header(title: &str, baseline: &str) {
-    println!("{title} (baseline: {baseline})\n");
-    println!(
-        "| {:<36} | {:>9} | {:>8} | {:>8} | {:>9} | {:>6} | {:>6} | {:>7} | {:>7} |",
-        "operation", "ops/s", "p50 ms", "p99 ms", "base/s", "ratio", "errors", "cpu µs", "base µs"
-    );
-    println!(
-        "|{:-<38}|{:-<11}|{:-<10}|{:-<10}|{:-<11}|{:-<8}|{:-<8}|{:-<9}|{:-<9}|",
-        "", "", "", "", "", "", "", "", ""
-    );
 }
 
 /// One row: `name`, then rate, p50 and p99 of the measured and of the baseline series.

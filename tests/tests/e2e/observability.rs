@@ -1,6 +1,6 @@
 //! What operators and apps see of the work done: `/metrics` and `/usage`.
 
-use crate::support::{Instance, Server};
+use crate::support::{eventually, processes_under, Instance, Server};
 use prometheus_parse::{Scrape, Value};
 use reqwest::Method;
 use serde_json::{json, Value as Json};
@@ -100,7 +100,10 @@ async fn metrics_count_the_traffic_that_was_served() {
     assert_eq!(sample(&s, "clawdforge_open_sessions", &[]), 2.0);
     assert_eq!(sample(&s, "clawdforge_max_live_sessions", &[]), 64.0);
     assert_eq!(sample(&s, "clawdforge_max_sessions_per_app", &[]), 16.0);
-    assert_eq!(sample(&s, "clawdforge_live_agent_processes", &[]), 0.0, "no acpx process runs between requests");
+    // The default runtime (acp) keeps one warm agent per open session.
+    let agents = processes_under(&instance.dir.path().join("data/workspaces")).len();
+    assert_eq!(agents, 2);
+    assert_eq!(sample(&s, "clawdforge_live_agent_processes", &[]), agents as f64);
     assert_eq!(sample(&s, "clawdforge_build_info", &[("version", env!("CARGO_PKG_VERSION"))]), 1.0);
     for secret in [token.as_str(), first.as_str(), second.as_str(), "default"] {
         assert!(!text.contains(secret), "the exposition shows {secret}");
@@ -180,4 +183,45 @@ async fn usage_shows_the_callers_own_spending_and_never_another_apps() {
     assert_eq!((backwards["sessions_created"].as_u64(), backwards["turns"].as_u64()), (Some(0), Some(0)));
     assert_eq!(server.get(&token, "/usage?since=yesterday").await.status.as_u16(), 422);
     assert_eq!(server.call(Method::GET, "/usage", None, None).await.status.as_u16(), 401);
+}
+
+/// The live agent processes gauge, scraped from the metrics address.
+async fn live_gauge(url: &str) -> f64 {
+    let (status, text) = scrape(url, None).await;
+    assert_eq!(status, 200, "{text}");
+    sample(&parse(&text), "clawdforge_live_agent_processes", &[])
+}
+
+#[tokio::test]
+async fn the_acp_runtime_feeds_the_live_agent_processes_gauge() {
+    let instance = Instance::new("agent_runtime = \"acp\"\nmetrics_listen = \"127.0.0.1:0\"\n");
+    let server = instance.start();
+    let token = server.token();
+    let url = metrics_url(&server);
+    let workspaces = instance.dir.path().join("data/workspaces");
+    assert_eq!(live_gauge(&url).await, 0.0);
+
+    let first = server.open_session(&token, "echo").await;
+    let second = server.open_session(&token, "echo").await;
+    for id in [&first, &second] {
+        server.turn(&token, id, "hello").await.expect_status(200);
+    }
+    // Each session keeps one warm agent: the gauge counts exactly the agent
+    // processes running in the sessions' workspaces.
+    let running = processes_under(&workspaces).len();
+    assert_eq!(running, 2);
+    assert_eq!(live_gauge(&url).await, running as f64);
+
+    server.delete(&token, &first).await.expect_status(200);
+    eventually(10, || {
+        let (left, url) = (processes_under(&workspaces).len(), url.clone());
+        async move { (left == 1 && live_gauge(&url).await == 1.0).then_some(()) }
+    })
+    .await;
+    server.delete(&token, &second).await.expect_status(200);
+    eventually(10, || {
+        let (left, url) = (processes_under(&workspaces).len(), url.clone());
+        async move { (left == 0 && live_gauge(&url).await == 0.0).then_some(()) }
+    })
+    .await;
 }

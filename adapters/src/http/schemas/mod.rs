@@ -8,6 +8,7 @@ mod nullable;
 mod params;
 mod run;
 mod session;
+mod session_json;
 mod stream;
 mod turn;
 mod usage;

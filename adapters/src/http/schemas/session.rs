@@ -210,10 +210,18 @@ impl Described for SessionCreated {
 
 impl Described for SessionView {
     const ANSWER: &'static str = "The session.";
+
+    fn json_bytes(&self) -> Option<Vec<u8>> {
+        super::session_json::bytes(self)
+    }
 }
 
 impl Described for SessionList {
     const ANSWER: &'static str = "A page of the caller's sessions, newest first.";
+
+    fn json_bytes(&self) -> Option<Vec<u8>> {
+        super::session_json::bytes(self)
+    }
 }
 
 impl Described for SessionClosed {

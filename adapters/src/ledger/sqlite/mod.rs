@@ -2,6 +2,7 @@
 
 mod activity;
 mod apps;
+mod apps_cache;
 pub(super) mod feed;
 mod open;
 mod ownership;
@@ -38,6 +39,8 @@ pub struct SqliteLedger {
     permits: Arc<Semaphore>,
     /// Connections for point reads on the async worker itself (see [`Self::read`]).
     readers: SqlitePool,
+    /// Token lookups answered from memory while the file has not changed.
+    apps_cache: Arc<apps_cache::AppsCache>,
 }
 
 /// A taken key is the caller's conflict; anything else is the store failing.
@@ -64,7 +67,8 @@ impl SqliteLedger {
     pub fn open(path: &Path) -> Result<SqliteLedger, LedgerOpenError> {
         let pool = open::open_pool(path)?;
         let readers = open::open_readers(path)?;
-        Ok(Self { pool, permits: Arc::new(Semaphore::new(open::POOL_SIZE as usize)), readers })
+        let apps_cache = Arc::new(apps_cache::AppsCache::new(open::open_watcher(path)?));
+        Ok(Self { pool, permits: Arc::new(Semaphore::new(open::POOL_SIZE as usize)), readers, apps_cache })
     }
 
     /// Runs a small indexed point read (a token lookup, a session) right
@@ -121,6 +125,9 @@ impl Ledger for SqliteLedger {
     }
 
     async fn app_by_token_hash(&self, hash: &TokenHash) -> Result<Option<AppRecord>, LedgerError> {
+        if let Some(found) = self.apps_cache.lookup(hash) {
+            return found;
+        }
         let hash = hash.clone();
         self.read(move |c| apps::by_token_hash(c, &hash)).await
     }

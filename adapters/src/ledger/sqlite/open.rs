@@ -83,6 +83,17 @@ pub(super) fn open_readers(path: &Path) -> Result<SqlitePool, LedgerOpenError> {
         .map_err(|e| LedgerOpenError::new(path, format!("no reader connections could be opened ({e})")))
 }
 
+/// The apps cache's own connection (see `apps_cache`), set like a reader:
+/// read-only and never waiting for a lock.
+pub(super) fn open_watcher(path: &Path) -> Result<SqliteConnection, LedgerOpenError> {
+    let url = path.to_str().ok_or_else(|| LedgerOpenError::new(path, "its path is not valid UTF-8"))?;
+    let mut conn = SqliteConnection::establish(url)
+        .map_err(|e| LedgerOpenError::new(path, format!("SQLite cannot open it ({e})")))?;
+    conn.batch_execute(READER_PRAGMAS)
+        .map_err(|e| LedgerOpenError::new(path, format!("it is not a usable SQLite database ({e})")))?;
+    Ok(conn)
+}
+
 /// Checks the file, migrates it, and starts the pool; nothing is served before
 /// the schema is current.
 pub(super) fn open_pool(path: &Path) -> Result<SqlitePool, LedgerOpenError> {

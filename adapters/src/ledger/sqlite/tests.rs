@@ -248,3 +248,35 @@ async fn the_trigger_kept_open_counts_match_the_sessions_after_every_kind_of_wri
     drop(c);
     assert_eq!((rows(&ledger, counted), rows(&ledger, actual)), (1, 1));
 }
+
+/// Another process on the same file (the CLI) is another connection: its
+/// commits must show through the apps cache on the very next lookup.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotate_or_revoke_by_another_connection_shows_through_the_apps_cache_at_once() {
+    let (server, path, _dir) = temp_ledger();
+    let cli = SqliteLedger::open(&path).expect("second handle");
+    let name = AppName::new("bot").expect("valid");
+    let (old, new) = (TokenHash::from_stored("ab".repeat(32)), TokenHash::from_stored("cd".repeat(32)));
+    let app = AppRecord {
+        name: name.clone(),
+        token_hash: old.clone(),
+        created_at: Timestamp::from_millis(1),
+        revoked_at: None,
+    };
+    cli.insert_app(&app).await.expect("app");
+    for _ in 0..3 {
+        // Warm: the later answers come from the cache.
+        assert_eq!(server.app_by_token_hash(&old).await, Ok(Some(app.clone())));
+    }
+    assert_eq!(cli.replace_token(&name, &new).await, Ok(true));
+    assert_eq!(server.app_by_token_hash(&old).await, Ok(None), "the old token is gone at once");
+    let rotated = server.app_by_token_hash(&new).await.expect("lookup").expect("the new token");
+    assert_eq!(server.app_by_token_hash(&new).await, Ok(Some(rotated.clone())));
+    assert!(rotated.is_active());
+
+    assert_eq!(cli.revoke_app(&name, Timestamp::from_millis(9)).await, Ok(true));
+    let revoked = server.app_by_token_hash(&new).await.expect("lookup").expect("still found");
+    assert_eq!(revoked.revoked_at, Some(Timestamp::from_millis(9)), "the revoke shows at once");
+    // The server's own writes (other connections of its pool) empty it too.
+    assert_eq!(server.replace_token(&name, &old).await, Ok(false), "a revoked app keeps its token");
+}

@@ -20,6 +20,7 @@ pub mod registry;
 
 pub use config::{AcpConfig, Permissions, UnknownPermissions};
 
+use crate::live::{LiveProcess, LiveProcesses};
 use crate::process::kill_group;
 use crate::runtime::acpx::AgentCommand;
 use agent_client_protocol::schema::ProtocolVersion;
@@ -67,6 +68,8 @@ struct Inner {
     config: AcpConfig,
     slots: Mutex<HashMap<String, Arc<Slot>>>,
     live: Arc<Semaphore>,
+    /// The live agent processes gauge (metrics): one entry per spawned agent until it is reaped.
+    processes: LiveProcesses,
     reaper: AtomicBool,
     background: TaskTracker,
 }
@@ -87,6 +90,8 @@ struct Live {
     agent: Agent,
     acp_session: String,
     _permit: OwnedSemaphorePermit,
+    /// Counted in the live agent processes gauge until dropped (after the kill that reaps it).
+    _counted: LiveProcess,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -122,12 +127,19 @@ enum Ending {
 impl AcpRuntime {
     /// A runtime with this configuration (nothing is spawned yet).
     pub fn new(config: AcpConfig) -> Self {
+        Self::with_live_processes(config, LiveProcesses::new())
+    }
+
+    /// [`Self::new`], its agent processes counted in `processes` (the
+    /// metrics' live agent processes gauge) from spawn until reaped.
+    pub fn with_live_processes(config: AcpConfig, processes: LiveProcesses) -> Self {
         let live = Arc::new(Semaphore::new(config.max_live.max(1)));
         Self {
             inner: Arc::new(Inner {
                 config,
                 slots: Mutex::new(HashMap::new()),
                 live,
+                processes,
                 reaper: AtomicBool::new(false),
                 background: TaskTracker::new(),
             }),
@@ -268,6 +280,7 @@ impl AcpRuntime {
             .stderr(Stdio::piped())
             .kill_on_drop(true);
         let child = cmd.spawn().map_err(|e| failed(format!("cannot start agent {}: {e}", session.agent)))?;
+        let counted = self.inner.processes.enter();
         let ctx = ClientContext {
             workspace: std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone()),
             allowed_roots: config.allowed_roots.clone(),
@@ -276,7 +289,7 @@ impl AcpRuntime {
         let agent = Agent::attach(child, ctx, config.max_turn_output_bytes)
             .map_err(|e| failed(format!("cannot start agent {}: {e}", session.agent)))?;
         match self.handshake(&agent, session, &dir, resume).await {
-            Ok((acp_session, lost)) => Ok((Live { agent, acp_session, _permit: permit }, lost)),
+            Ok((acp_session, lost)) => Ok((Live { agent, acp_session, _permit: permit, _counted: counted }, lost)),
             Err(message) => {
                 let stderr_tail = agent.kill().await;
                 Err(RuntimeError::Failed { message, stderr_tail })
