@@ -2,6 +2,7 @@
 
 use crate::config::Settings;
 use crate::wiring;
+use anyhow::Context;
 use clawdforge_adapters::http::{
     api_routes_with_metrics, metrics_routes, serve as serve_http, ConnectionLimits, HttpConfig, HttpState, MetricsRoute,
 };
@@ -11,37 +12,23 @@ use std::sync::Arc;
 use std::time::Duration;
 use tracing::{info, warn};
 
-/// Starts logging to stderr; `RUST_LOG` refines the level.
-pub fn init_logging(format: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
-    if format == "json" {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
-}
-
 /// Serves until SIGTERM or Ctrl-C, then lets running requests finish within the grace period.
-pub async fn serve(settings: Settings, ledger: Arc<dyn Ledger>) -> Result<(), String> {
+pub async fn serve(settings: Settings, ledger: Arc<dyn Ledger>) -> anyhow::Result<()> {
     let core = wiring::build(&settings, ledger)?;
-    if let Some((name, token)) = core.apps.ensure_default().await.map_err(|e| e.to_string())? {
+    if let Some((name, token)) = core.apps.ensure_default().await? {
         println!("created app {name}; its bearer token (shown once, store it now):");
         println!("{}", token.expose());
     }
-    let limits = ConnectionLimits {
-        header_timeout: Duration::from_secs(settings.raw.header_timeout_secs),
-        max_connections: settings.raw.max_connections,
-    };
-    let grace = Duration::from_secs(settings.raw.shutdown_grace_secs);
-    let metrics_server = match (&core.metrics, &settings.raw.metrics_listen) {
+    let limits =
+        ConnectionLimits { header_timeout: settings.header_timeout, max_connections: settings.max_connections };
+    let grace = settings.shutdown_grace;
+    let metrics_listen = settings.metrics.as_ref().and_then(|m| m.listen);
+    let metrics_server = match (&core.metrics, metrics_listen) {
         (Some(metrics), Some(addr)) => {
-            let listener = tokio::net::TcpListener::bind(addr.as_str())
+            let listener = tokio::net::TcpListener::bind(addr)
                 .await
-                .map_err(|e| format!("cannot listen on {addr} for metrics: {e}"))?;
-            let bound = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| addr.clone());
+                .with_context(|| format!("cannot listen on {addr} for metrics"))?;
+            let bound = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| addr.to_string());
             println!("metrics on http://{bound}/metrics");
             let routes = metrics_routes(metrics.clone(), core.sessions.clone());
             Some(tokio::spawn(async move {
@@ -54,12 +41,11 @@ pub async fn serve(settings: Settings, ledger: Arc<dyn Ledger>) -> Result<(), St
     };
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
-        .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let bound = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| settings.listen.to_string());
     println!("clawdforge {} listening on http://{bound}", env!("CARGO_PKG_VERSION"));
 
-    let sweeper =
-        tokio::spawn(sweep_forever(core.sessions.clone(), Duration::from_secs(settings.raw.sweep_interval_secs)));
+    let sweeper = tokio::spawn(sweep_forever(core.sessions.clone(), settings.sweep_interval));
     let state = HttpState {
         apps: core.apps.clone(),
         sessions: core.sessions.clone(),
@@ -67,12 +53,12 @@ pub async fn serve(settings: Settings, ledger: Arc<dyn Ledger>) -> Result<(), St
         version: env!("CARGO_PKG_VERSION").to_owned(),
     };
     let http = HttpConfig {
-        body_timeout: Duration::from_secs(settings.raw.body_timeout_secs),
-        keep_alive: Duration::from_secs(settings.raw.stream_keep_alive_secs),
-        ..HttpConfig::for_max_prompt(settings.raw.max_prompt_bytes)
+        body_timeout: settings.body_timeout,
+        keep_alive: settings.stream_keep_alive,
+        ..HttpConfig::for_max_prompt(settings.sessions.max_prompt_bytes)
     };
-    let metrics_route =
-        core.metrics.clone().map(|metrics| MetricsRoute { metrics, token: settings.raw.metrics_token.clone() });
+    let token = settings.metrics.as_ref().and_then(|m| m.token.clone());
+    let metrics_route = core.metrics.clone().map(|metrics| MetricsRoute { metrics, token });
     let routes = api_routes_with_metrics(state, http, metrics_route);
     let result = serve_http(listener, routes, limits, shutdown_signal(), grace).await;
     sweeper.abort();
@@ -87,7 +73,7 @@ pub async fn serve(settings: Settings, ledger: Arc<dyn Ledger>) -> Result<(), St
     }
     core.wait_idle().await;
     info!("stopped");
-    result.map_err(|e| format!("server failed: {e}"))
+    result.context("server failed")
 }
 
 async fn sweep_forever(sessions: Arc<Sessions>, every: Duration) {

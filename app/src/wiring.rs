@@ -1,6 +1,8 @@
-//! The composition root: builds the adapters and hands them to the core.
+//! The composition root: builds the adapters from the checked [`Settings`]
+//! and hands them to the core.
 
-use crate::config::{LedgerChoice, Settings};
+use crate::config::{LedgerChoice, RuntimeChoice, Settings};
+use anyhow::Context;
 use clawdforge_adapters::clock::SystemClock;
 use clawdforge_adapters::ids::RandomIds;
 use clawdforge_adapters::ledger::{MemoryLedger, PgLedger, SqliteLedger};
@@ -10,16 +12,15 @@ use clawdforge_adapters::paths::CanonicalPaths;
 use clawdforge_adapters::runner::claude::{ClaudeConfig, ClaudeRunner};
 use clawdforge_adapters::runtime::acp::{registry, AcpConfig, AcpRuntime, Permissions};
 use clawdforge_adapters::runtime::acpx::{
-    builtin_is_installed, installed_executable, AcpxConfig, AcpxRuntime, AgentCommand, PermissionMode,
+    builtin_is_installed, installed_executable, AcpxConfig, AcpxRuntime, AgentCommand,
 };
 use clawdforge_adapters::runtime::noop::NoopRuntime;
 use clawdforge_domain::model::AgentName;
 use clawdforge_domain::ports::{AgentRuntime, Clock, IdSource, Ledger, OneShotRunner};
-use clawdforge_domain::{Apps, RunPolicy, Runs, SessionPolicy, Sessions};
+use clawdforge_domain::{Apps, Runs, SessionPolicy, Sessions};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// The use cases, wired to their adapters.
 pub struct Core {
@@ -39,24 +40,24 @@ pub struct Core {
 
 /// Opens the configured ledger, creating the SQLite file's directory if needed
 /// (connecting and migrating, for Postgres).
-pub fn open_ledger(settings: &Settings) -> Result<Arc<dyn Ledger>, String> {
+pub fn open_ledger(settings: &Settings) -> anyhow::Result<Arc<dyn Ledger>> {
     match &settings.ledger {
         LedgerChoice::Memory => Ok(Arc::new(MemoryLedger::new())),
         LedgerChoice::Sqlite(path) => {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)
-                    .map_err(|e| format!("cannot create the ledger directory {}: {e}", dir.display()))?;
+                    .with_context(|| format!("cannot create the ledger directory {}", dir.display()))?;
             }
-            let ledger = SqliteLedger::open(path).map_err(|e| e.to_string())?;
+            let ledger = SqliteLedger::open(path)?;
             make_private(path);
             Ok(Arc::new(ledger))
         }
-        LedgerChoice::Postgres(url) => Ok(Arc::new(PgLedger::open(url).map_err(|e| e.to_string())?)),
+        LedgerChoice::Postgres(url) => Ok(Arc::new(PgLedger::open(url)?)),
     }
 }
 
 /// A ledger file created by an older version is made private too (new ones are, by the umask).
-fn make_private(ledger: &std::path::Path) {
+fn make_private(ledger: &Path) {
     use std::os::unix::fs::PermissionsExt;
     for suffix in ["", "-wal", "-shm"] {
         let mut p = ledger.as_os_str().to_owned();
@@ -71,15 +72,14 @@ pub fn apps(ledger: Arc<dyn Ledger>) -> Apps {
 }
 
 /// Builds every use case over the given ledger.
-pub fn build(settings: &Settings, ledger: Arc<dyn Ledger>) -> Result<Core, String> {
-    let raw = &settings.raw;
+pub fn build(settings: &Settings, ledger: Arc<dyn Ledger>) -> anyhow::Result<Core> {
     let live = LiveProcesses::new();
-    let metrics = (raw.metrics_listen.is_some() || raw.metrics_token.is_some()).then(|| {
+    let metrics = settings.metrics.as_ref().map(|m| {
         let config = MetricsConfig {
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            max_live_sessions: raw.max_live_sessions,
-            max_sessions_per_app: raw.max_sessions_per_app,
-            per_app: raw.metrics_per_app,
+            max_live_sessions: settings.sessions.max_live_sessions,
+            max_sessions_per_app: settings.sessions.max_sessions_per_app,
+            per_app: m.per_app,
         };
         Arc::new(Metrics::new(&config, live.clone()))
     });
@@ -90,27 +90,24 @@ pub fn build(settings: &Settings, ledger: Arc<dyn Ledger>) -> Result<Core, Strin
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let ids: Arc<dyn IdSource> = Arc::new(RandomIds);
     let agents = agent_commands(settings)?;
-    let acpx = (raw.agent_runtime == "acpx")
-        .then(|| -> Result<_, String> {
-            let permissions: PermissionMode = raw.permission_mode.parse().map_err(|_| {
-                format!("invalid configuration: permission_mode {:?} is not supported by acpx", raw.permission_mode)
-            })?;
-            Ok(Arc::new(
-                AcpxRuntime::new(AcpxConfig {
-                    acpx_bin: acpx_bin(settings),
-                    workspace_root: absolute(&settings.workspace_root)?,
-                    state_home: absolute(&settings.acpx_home)?,
-                    agents: agents.clone(),
-                    permissions,
-                    queue_ttl_secs: raw.acpx_queue_ttl_secs,
-                    cancel_grace: Duration::from_secs(raw.cancel_grace_secs),
-                })
-                .with_max_turn_output(raw.max_turn_output_bytes)
-                .with_live_processes(live.clone()),
-            ))
-        })
-        .transpose()?;
-    let acp = (raw.agent_runtime == "acp").then(|| acp_runtime(settings, &agents)).transpose()?;
+    let (acpx, acp) = match settings.runtime {
+        RuntimeChoice::Acpx(permissions) => {
+            let acpx = AcpxRuntime::new(AcpxConfig {
+                acpx_bin: acpx_bin(settings),
+                workspace_root: absolute(&settings.workspace_root)?,
+                state_home: absolute(&settings.acpx_home)?,
+                agents: agents.clone(),
+                permissions,
+                queue_ttl_secs: settings.acpx_queue_ttl_secs,
+                cancel_grace: settings.sessions.cancel_grace,
+            })
+            .with_max_turn_output(settings.max_turn_output_bytes)
+            .with_live_processes(live.clone());
+            (Some(Arc::new(acpx)), None)
+        }
+        RuntimeChoice::Acp(permissions) => (None, Some(acp_runtime(settings, &agents, permissions)?)),
+        RuntimeChoice::Noop => (None, None),
+    };
     let mut runtime: Arc<dyn AgentRuntime> = match (&acpx, &acp) {
         (Some(a), _) => a.clone(),
         (_, Some(a)) => a.clone(),
@@ -122,41 +119,19 @@ pub fn build(settings: &Settings, ledger: Arc<dyn Ledger>) -> Result<Core, Strin
     }
     let policy = SessionPolicy {
         agents: agents.keys().filter_map(|n| AgentName::new(n.as_str()).ok()).collect(),
-        max_live_sessions: raw.max_live_sessions,
-        max_sessions_per_app: raw.max_sessions_per_app,
-        session_ttl: Duration::from_secs(raw.session_ttl_secs),
-        session_hard_ttl: Duration::from_secs(raw.session_hard_ttl_secs),
-        turn_timeout: Duration::from_secs(raw.turn_timeout_secs),
-        max_prompt_bytes: raw.max_prompt_bytes,
-        // Resolved like the files checked against them (a root may itself be a symlink).
-        allowed_roots: raw
-            .allowed_roots
-            .iter()
-            .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()).display().to_string())
-            .collect(),
-        cancel_grace: Duration::from_secs(raw.cancel_grace_secs),
-        permission_timeout: Duration::from_secs(raw.permission_timeout_secs),
-        ..SessionPolicy::default()
+        ..settings.sessions.clone()
     };
     let sessions =
         Sessions::new(ledger.clone(), runtime, clock.clone(), ids.clone(), policy).with_paths(Arc::new(CanonicalPaths));
     let mut runner: Arc<dyn OneShotRunner> =
-        Arc::new(ClaudeRunner::new(ClaudeConfig { claude_bin: raw.claude_bin.clone() }));
+        Arc::new(ClaudeRunner::new(ClaudeConfig { claude_bin: settings.claude_bin.clone() }));
     if let Some(m) = &metrics {
         runner = Arc::new(MeteredRunner::new(runner, m.clone()));
     }
-    let run_policy = RunPolicy {
-        max_prompt_bytes: raw.max_prompt_bytes,
-        default_timeout: Duration::from_secs(raw.run_timeout_secs),
-        max_timeout: Duration::from_secs(raw.run_max_timeout_secs),
-        max_concurrent_runs: raw.max_concurrent_runs,
-        max_runs_per_app: raw.max_runs_per_app,
-        ..RunPolicy::default()
-    };
     Ok(Core {
         apps: Arc::new(Apps::new(ledger.clone(), clock.clone(), ids)),
         sessions: Arc::new(sessions),
-        runs: Arc::new(Runs::new(ledger, runner, clock, run_policy)),
+        runs: Arc::new(Runs::new(ledger, runner, clock, settings.runs.clone())),
         acpx,
         acp,
         metrics,
@@ -165,27 +140,25 @@ pub fn build(settings: &Settings, ledger: Arc<dyn Ledger>) -> Result<Core, Strin
 
 /// The native runtime: agents' HOME is acpx's (so logins made there serve
 /// both runtimes), their ACP session ids under `<data_dir>/acp-sessions`.
-fn acp_runtime(settings: &Settings, agents: &BTreeMap<String, AgentCommand>) -> Result<Arc<AcpRuntime>, String> {
-    let raw = &settings.raw;
-    let permissions: Permissions = raw
-        .permission_mode
-        .parse()
-        .map_err(|_| format!("invalid configuration: permission_mode {:?} is not supported", raw.permission_mode))?;
+fn acp_runtime(
+    settings: &Settings,
+    agents: &BTreeMap<String, AgentCommand>,
+    permissions: Permissions,
+) -> anyhow::Result<Arc<AcpRuntime>> {
     Ok(Arc::new(AcpRuntime::new(AcpConfig {
         workspace_root: absolute(&settings.workspace_root)?,
         agent_home: absolute(&settings.acpx_home)?,
-        state_dir: absolute(&raw.data_dir.join("acp-sessions"))?,
+        state_dir: absolute(&settings.data_dir.join("acp-sessions"))?,
         agents: agents.clone(),
         node_modules: node_modules_dirs(),
         permissions,
-        allowed_roots: raw.allowed_roots.clone(),
-        idle: Duration::from_secs(raw.agent_idle_secs),
-        cancel_grace: Duration::from_secs(raw.cancel_grace_secs),
-        max_turn_output_bytes: raw.max_turn_output_bytes,
-        max_live: raw.max_live_sessions as usize,
+        allowed_roots: settings.allowed_roots.clone(),
+        idle: settings.agent_idle,
+        cancel_grace: settings.sessions.cancel_grace,
+        max_turn_output_bytes: settings.max_turn_output_bytes,
+        max_live: settings.sessions.max_live_sessions as usize,
     })))
 }
-
 /// Where installed built-in agents are looked for: `node_modules` in the
 /// working directory and in the binary's checkout.
 fn node_modules_dirs() -> Vec<PathBuf> {
@@ -199,14 +172,15 @@ fn node_modules_dirs() -> Vec<PathBuf> {
 }
 
 /// acpx's built-ins, the configured custom agents, and the bundled `echo` agent.
-fn agent_commands(settings: &Settings) -> Result<BTreeMap<String, AgentCommand>, String> {
+fn agent_commands(settings: &Settings) -> anyhow::Result<BTreeMap<String, AgentCommand>> {
     // A built-in that acpx would download on demand is not offered: a client
     // request must not set off a download (README: built-in agents).
     let path = std::env::var_os("PATH");
     let mut agents: BTreeMap<String, AgentCommand> = BTreeMap::new();
-    for name in &settings.raw.builtin_agents {
+    for name in &settings.builtin_agents {
         // The native runtime also finds a built-in's adapter under node_modules.
-        let native = settings.raw.agent_runtime == "acp" && registry::resolve(name, &node_modules_dirs()).is_ok();
+        let native =
+            matches!(settings.runtime, RuntimeChoice::Acp(_)) && registry::resolve(name, &node_modules_dirs()).is_ok();
         if native || builtin_is_installed(name, path.as_deref()) {
             agents.insert(name.clone(), AgentCommand::Builtin(name.clone()));
         } else {
@@ -214,11 +188,11 @@ fn agent_commands(settings: &Settings) -> Result<BTreeMap<String, AgentCommand>,
             tracing::warn!(agent = %name, executable = exe, "built-in agent not offered: its executable is not on the PATH");
         }
     }
-    if !settings.raw.agents.contains_key("echo") {
-        let exe = std::env::current_exe().map_err(|e| format!("cannot locate the clawdforge binary: {e}"))?;
+    if !settings.agents.contains_key("echo") {
+        let exe = std::env::current_exe().context("cannot locate the clawdforge binary")?;
         agents.insert("echo".into(), AgentCommand::Custom(format!("{} echo-agent", exe.display())));
     }
-    for (name, cmd) in &settings.raw.agents {
+    for (name, cmd) in &settings.agents {
         agents.insert(name.clone(), AgentCommand::Custom(cmd.clone()));
     }
     Ok(agents)
@@ -227,7 +201,7 @@ fn agent_commands(settings: &Settings) -> Result<BTreeMap<String, AgentCommand>,
 /// The configured acpx, else the project's pinned install next to the working
 /// directory or the binary's checkout, else `acpx` on the PATH.
 fn acpx_bin(settings: &Settings) -> PathBuf {
-    if let Some(bin) = &settings.raw.acpx_bin {
+    if let Some(bin) = &settings.acpx_bin {
         return bin.clone();
     }
     let pinned = PathBuf::from("node_modules/.bin/acpx");
@@ -245,8 +219,8 @@ fn acpx_bin(settings: &Settings) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("acpx"))
 }
 
-fn absolute(p: &std::path::Path) -> Result<PathBuf, String> {
-    std::path::absolute(p).map_err(|e| format!("cannot resolve {}: {e}", p.display()))
+fn absolute(p: &Path) -> anyhow::Result<PathBuf> {
+    std::path::absolute(p).with_context(|| format!("cannot resolve {}", p.display()))
 }
 
 impl Core {
