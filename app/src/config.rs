@@ -259,9 +259,9 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// Where state lives by default.
     pub data_dir: PathBuf,
-    /// The ledger.
+    /// The ledger backend, with its file or database.
     pub ledger: LedgerChoice,
-    /// The agent runtime.
+    /// The agent runtime, with how it answers permission requests.
     pub runtime: RuntimeChoice,
     /// The shape of log lines.
     pub log_format: LogFormat,

@@ -196,14 +196,14 @@ impl Server {
     }
 }
 
-/// A response.
+/// A response, read whole.
 #[derive(Debug)]
 pub struct Reply {
-    /// The status.
+    /// The HTTP status.
     pub status: StatusCode,
     /// The JSON body, or the text as a JSON string.
     pub body: Value,
-    /// The headers.
+    /// The response headers (`Retry-After`, `Allow`, ...).
     pub headers: reqwest::header::HeaderMap,
 }
 
