@@ -3,6 +3,9 @@
 //!
 //! Run: `cargo bench -p clawdforge-adapters --bench ledger`
 
+// A benchmark that cannot set up stops with a panic.
+#![allow(clippy::expect_used)]
+
 use clawdforge_adapters::ledger::postgres::throwaway::ThrowawayPostgres;
 use clawdforge_adapters::ledger::{MemoryLedger, PgLedger, SqliteLedger};
 use clawdforge_domain::model::{

@@ -10,6 +10,9 @@
 //!
 //! Run: `cargo bench -p clawdforge-adapters --features pool-compare --bench pg_pools`
 
+// A benchmark that cannot set up stops with a panic.
+#![allow(clippy::expect_used)]
+
 use clawdforge_adapters::ledger::postgres::throwaway::ThrowawayPostgres;
 use clawdforge_adapters::ledger::PgLedger;
 use diesel::prelude::*;

@@ -34,7 +34,7 @@ pub struct GlobalArgs {
     pub ledger_path: Option<PathBuf>,
 }
 
-/// The subcommands.
+/// What the binary is asked to do.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start the HTTP server (applies migrations; creates app `default` on an empty ledger).

@@ -1,14 +1,68 @@
 //! Configuration: embedded defaults, then an optional TOML file, then
 //! `CLAWDFORGE_*` environment variables, then command-line flags.
 //!
-//! Loading reads; it never creates a file or a directory.
+//! [`Config`] is what the layers give; [`Config::check`] turns it, once, into
+//! the [`Settings`] the rest of the binary runs on. Loading reads; it never
+//! creates a file or a directory.
 
+use clawdforge_adapters::runtime::acp::Permissions;
+use clawdforge_adapters::runtime::acpx::PermissionMode as AcpxPermissions;
+use clawdforge_domain::{RunPolicy, SessionPolicy};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Which ledger backend the `ledger` key names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LedgerKind {
+    /// A SQLite file.
+    Sqlite,
+    /// A Postgres database, which several gateways may share.
+    Postgres,
+    /// In memory, gone at exit.
+    Memory,
+}
+
+/// Which agent runtime the `agent_runtime` key names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuntimeKind {
+    /// The gateway runs each session's agent itself.
+    Acp,
+    /// Through the acpx CLI.
+    Acpx,
+    /// Agents that answer nothing at once (for benchmarking the control plane).
+    Noop,
+}
+
+/// How agents' permission requests are answered (`permission_mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PermissionMode {
+    /// Approve every request.
+    ApproveAll,
+    /// Approve reads and searches, deny the rest.
+    ApproveReads,
+    /// Deny every request.
+    DenyAll,
+    /// The client decides (the `acp` runtime only).
+    Ask,
+}
+
+/// The shape of log lines (`log_format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object a line.
+    Json,
+}
 
 /// Every setting, as the layers give it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -19,11 +73,11 @@ pub struct Config {
     /// Where the ledger, the workspaces and acpx's state live by default.
     pub data_dir: PathBuf,
     /// `sqlite`, `postgres` or `memory`.
-    pub ledger: String,
+    pub ledger: LedgerKind,
     /// The SQLite file (default `<data_dir>/ledger.sqlite3`).
     pub ledger_path: Option<PathBuf>,
     /// `acp` (the gateway runs the agents itself), `acpx` (through the acpx CLI), or `noop` (for benchmarks).
-    pub agent_runtime: String,
+    pub agent_runtime: RuntimeKind,
     /// Per-session working directories (default `<data_dir>/workspaces`).
     pub workspace_root: Option<PathBuf>,
     /// The acpx executable (default: the project's pinned `node_modules/.bin/acpx`).
@@ -38,8 +92,8 @@ pub struct Config {
     pub builtin_agents: Vec<String>,
     /// Custom agents: name = command line (the bundled `echo` agent is always there).
     pub agents: BTreeMap<String, String>,
-    /// `approve-all`, `approve-reads` or `deny-all`.
-    pub permission_mode: String,
+    /// `approve-all`, `approve-reads`, `deny-all` or `ask`.
+    pub permission_mode: PermissionMode,
     /// Open sessions across all apps.
     pub max_live_sessions: u32,
     /// Open sessions per app.
@@ -63,7 +117,7 @@ pub struct Config {
     /// How long running requests may finish after SIGTERM.
     pub shutdown_grace_secs: u64,
     /// `text` or `json` log lines.
-    pub log_format: String,
+    pub log_format: LogFormat,
     /// How long a request's headers may take to arrive (and an idle keep-alive connection may wait).
     pub header_timeout_secs: u64,
     /// How long a request's body may take to arrive.
@@ -117,13 +171,16 @@ impl std::fmt::Debug for Secret {
 }
 
 impl Default for Config {
+    /// The limits the core's policies state, and the adapters' own defaults.
     fn default() -> Self {
+        let sessions = SessionPolicy::default();
+        let runs = RunPolicy::default();
         Self {
             listen: "127.0.0.1:8765".into(),
             data_dir: PathBuf::from(".clawdforge"),
-            ledger: "sqlite".into(),
+            ledger: LedgerKind::Sqlite,
             ledger_path: None,
-            agent_runtime: "acp".into(),
+            agent_runtime: RuntimeKind::Acp,
             workspace_root: None,
             acpx_bin: None,
             acpx_home: None,
@@ -131,29 +188,29 @@ impl Default for Config {
             claude_bin: PathBuf::from("claude"),
             builtin_agents: vec!["claude".into(), "codex".into(), "gemini".into()],
             agents: BTreeMap::new(),
-            permission_mode: "approve-reads".into(),
-            max_live_sessions: 64,
-            max_sessions_per_app: 16,
-            session_ttl_secs: 1800,
-            session_hard_ttl_secs: 7 * 24 * 3600,
+            permission_mode: PermissionMode::ApproveReads,
+            max_live_sessions: sessions.max_live_sessions,
+            max_sessions_per_app: sessions.max_sessions_per_app,
+            session_ttl_secs: sessions.session_ttl.as_secs(),
+            session_hard_ttl_secs: sessions.session_hard_ttl.as_secs(),
             sweep_interval_secs: 60,
-            turn_timeout_secs: 600,
-            max_prompt_bytes: 256 * 1024,
+            turn_timeout_secs: sessions.turn_timeout.as_secs(),
+            max_prompt_bytes: sessions.max_prompt_bytes,
             allowed_roots: Vec::new(),
-            run_timeout_secs: 300,
-            run_max_timeout_secs: 1800,
+            run_timeout_secs: runs.default_timeout.as_secs(),
+            run_max_timeout_secs: runs.max_timeout.as_secs(),
             shutdown_grace_secs: 30,
-            log_format: "text".into(),
+            log_format: LogFormat::Text,
             header_timeout_secs: 10,
             body_timeout_secs: 30,
             max_connections: 1024,
-            max_concurrent_runs: 8,
-            max_runs_per_app: 4,
+            max_concurrent_runs: runs.max_concurrent_runs,
+            max_runs_per_app: runs.max_runs_per_app,
             agent_idle_secs: 300,
-            cancel_grace_secs: 5,
+            cancel_grace_secs: sessions.cancel_grace.as_secs(),
             max_turn_output_bytes: 8 * 1024 * 1024,
             database_url: None,
-            permission_timeout_secs: 60,
+            permission_timeout_secs: sessions.permission_timeout.as_secs(),
             stream_keep_alive_secs: 15,
             metrics_listen: None,
             metrics_token: None,
@@ -176,7 +233,7 @@ pub struct FlagOverrides {
     /// `--data-dir`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
-    /// `--ledger`.
+    /// `--ledger` (checked with the other layers, so a bad value reads like one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ledger: Option<String>,
     /// `--ledger-path`.
@@ -189,7 +246,7 @@ pub struct FlagOverrides {
 #[error("invalid configuration: {0}")]
 pub struct ConfigError(String);
 
-/// Which ledger backend to run.
+/// Which ledger backend to run, with what it needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LedgerChoice {
     /// A SQLite file.
@@ -200,19 +257,96 @@ pub enum LedgerChoice {
     Postgres(String),
 }
 
-/// The configuration, checked and with every default resolved.
+/// Which agent runtime to run, with how it answers permission requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuntimeChoice {
+    /// The native runtime.
+    Acp(Permissions),
+    /// The acpx CLI (which cannot ask the client).
+    Acpx(AcpxPermissions),
+    /// The runtime that runs nothing.
+    Noop,
+}
+
+/// The metrics endpoints, when either is asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsSettings {
+    /// The address of the unauthenticated metrics server.
+    pub listen: Option<SocketAddr>,
+    /// The token that opens `GET /metrics` on the main address.
+    pub token: Option<String>,
+    /// Whether series carry the app's name.
+    pub per_app: bool,
+}
+
+/// This gateway among others sharing one Postgres ledger.
+#[derive(Debug, Clone)]
+pub struct ClusterSettings {
+    /// This gateway's id (as configured, or made at start).
+    pub node_id: String,
+    /// Where the others reach it (default: the bound address).
+    pub advertise_url: Option<String>,
+    /// What gateways show each other when forwarding.
+    pub secret: Secret,
+    /// How often the heartbeat is written.
+    pub heartbeat: Duration,
+    /// A heartbeat this old means its gateway is dead.
+    pub node_dead: Duration,
+}
+
+/// The configuration, checked, with every default resolved: what the wiring builds from.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// The raw layered values.
-    pub raw: Config,
-    /// Parsed `listen`.
+    /// The address the HTTP server binds.
     pub listen: SocketAddr,
-    /// The ledger.
+    /// Where state lives by default.
+    pub data_dir: PathBuf,
+    /// The ledger backend, with its file or database.
     pub ledger: LedgerChoice,
-    /// Workspace root.
+    /// The agent runtime, with how it answers permission requests.
+    pub runtime: RuntimeChoice,
+    /// The shape of log lines.
+    pub log_format: LogFormat,
+    /// Where sessions' working directories live.
     pub workspace_root: PathBuf,
-    /// acpx's HOME.
+    /// acpx's (and every agent's) HOME.
     pub acpx_home: PathBuf,
+    /// The configured acpx executable, if any (else the pinned one is looked for).
+    pub acpx_bin: Option<PathBuf>,
+    /// acpx's `--ttl`, if configured.
+    pub acpx_queue_ttl_secs: Option<u64>,
+    /// The Claude Code executable for `/run`.
+    pub claude_bin: PathBuf,
+    /// acpx's built-in agents offered to clients (when installed).
+    pub builtin_agents: Vec<String>,
+    /// Custom agents: name to command line.
+    pub agents: BTreeMap<String, String>,
+    /// Roots that a turn's `files` must lie under, as configured.
+    pub allowed_roots: Vec<PathBuf>,
+    /// The session policy; its `agents` are filled in by the wiring, which finds them.
+    pub sessions: SessionPolicy,
+    /// The `/run` policy.
+    pub runs: RunPolicy,
+    /// How often the sweeper runs.
+    pub sweep_interval: Duration,
+    /// How long running requests may finish after SIGTERM.
+    pub shutdown_grace: Duration,
+    /// How long a request's headers may take.
+    pub header_timeout: Duration,
+    /// How long a request's body may take.
+    pub body_timeout: Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
+    /// An idle agent process is stopped after this (`acp`).
+    pub agent_idle: Duration,
+    /// The most agent output one turn may produce, in bytes.
+    pub max_turn_output_bytes: usize,
+    /// The silence after which an event stream sends a keep-alive comment.
+    pub stream_keep_alive: Duration,
+    /// The metrics, when asked for.
+    pub metrics: Option<MetricsSettings>,
+    /// Ownership, forwarding and takeover: on with `ledger = "postgres"` and a `cluster_secret`.
+    pub cluster: Option<ClusterSettings>,
 }
 
 impl Config {
@@ -237,36 +371,38 @@ impl Config {
             Ok(a) => a,
             Err(_) => return bad("listen", format!("must be an address like 127.0.0.1:8765, not {:?}", self.listen)),
         };
-        let ledger = match self.ledger.as_str() {
-            "sqlite" => {
+        let ledger = match self.ledger {
+            LedgerKind::Sqlite => {
                 LedgerChoice::Sqlite(self.ledger_path.clone().unwrap_or_else(|| self.data_dir.join("ledger.sqlite3")))
             }
-            "memory" => LedgerChoice::Memory,
-            "postgres" => match self.database_url.as_deref().map(str::trim) {
+            LedgerKind::Memory => LedgerChoice::Memory,
+            LedgerKind::Postgres => match self.database_url.as_deref().map(str::trim) {
                 Some(url) if !url.is_empty() => LedgerChoice::Postgres(url.to_owned()),
                 _ => return bad("database_url", "must be set when ledger is postgres".into()),
             },
-            other => return bad("ledger", format!("must be sqlite, postgres or memory, not {other:?}")),
         };
-        if !matches!(self.permission_mode.as_str(), "approve-all" | "approve-reads" | "deny-all" | "ask") {
-            return bad(
-                "permission_mode",
-                format!("must be approve-all, approve-reads, deny-all or ask, not {:?}", self.permission_mode),
-            );
-        }
-        if self.permission_mode == "ask" && self.agent_runtime != "acp" {
-            return bad(
-                "permission_mode",
-                "ask needs the acp agent runtime: acpx answers permission requests itself and cannot ask the client"
-                    .into(),
-            );
-        }
-        if !matches!(self.agent_runtime.as_str(), "acp" | "acpx" | "noop") {
-            return bad("agent_runtime", format!("must be acp, acpx or noop, not {:?}", self.agent_runtime));
-        }
-        if !matches!(self.log_format.as_str(), "text" | "json") {
-            return bad("log_format", format!("must be text or json, not {:?}", self.log_format));
-        }
+        let runtime = match (self.agent_runtime, self.permission_mode) {
+            (RuntimeKind::Acpx, mode) => RuntimeChoice::Acpx(match mode {
+                PermissionMode::ApproveAll => AcpxPermissions::ApproveAll,
+                PermissionMode::ApproveReads => AcpxPermissions::ApproveReads,
+                PermissionMode::DenyAll => AcpxPermissions::DenyAll,
+                PermissionMode::Ask => {
+                    return bad(
+                        "permission_mode",
+                        "ask needs the acp agent runtime: acpx answers permission requests itself and cannot ask \
+                         the client"
+                            .into(),
+                    )
+                }
+            }),
+            (RuntimeKind::Acp, mode) => RuntimeChoice::Acp(match mode {
+                PermissionMode::ApproveAll => Permissions::ApproveAll,
+                PermissionMode::ApproveReads => Permissions::ApproveReads,
+                PermissionMode::DenyAll => Permissions::DenyAll,
+                PermissionMode::Ask => Permissions::Ask,
+            }),
+            (RuntimeKind::Noop, _) => RuntimeChoice::Noop,
+        };
         for (key, v) in [
             ("max_live_sessions", u64::from(self.max_live_sessions)),
             ("max_sessions_per_app", u64::from(self.max_sessions_per_app)),
@@ -311,28 +447,82 @@ impl Config {
         if self.builtin_agents.iter().any(|b| self.agents.contains_key(b)) {
             return bad("agents", "names an agent that builtin_agents also names".into());
         }
-        if let Some(addr) = &self.metrics_listen {
-            if addr.parse::<SocketAddr>().is_err() {
-                return bad("metrics_listen", format!("must be an address like 127.0.0.1:9090, not {addr:?}"));
-            }
-        }
+        let metrics_listen = match &self.metrics_listen {
+            None => None,
+            Some(addr) => match addr.parse::<SocketAddr>() {
+                Ok(a) => Some(a),
+                Err(_) => {
+                    return bad("metrics_listen", format!("must be an address like 127.0.0.1:9090, not {addr:?}"))
+                }
+            },
+        };
         if self.metrics_token.as_deref().is_some_and(|t| t.trim().len() < 16) {
             return bad("metrics_token", "must have at least 16 characters".into());
         }
-        let mut this = self;
-        this.check_cluster(&listen)?;
-        let workspace_root = this.workspace_root.clone().unwrap_or_else(|| this.data_dir.join("workspaces"));
-        let acpx_home = this.acpx_home.clone().unwrap_or_else(|| this.data_dir.join("acpx-home"));
-        Ok(Settings { raw: this, listen, ledger, workspace_root, acpx_home })
+        let metrics = (metrics_listen.is_some() || self.metrics_token.is_some()).then(|| MetricsSettings {
+            listen: metrics_listen,
+            token: self.metrics_token.clone(),
+            per_app: self.metrics_per_app,
+        });
+        let secs = Duration::from_secs;
+        let sessions = SessionPolicy {
+            agents: Vec::new(),
+            max_live_sessions: self.max_live_sessions,
+            max_sessions_per_app: self.max_sessions_per_app,
+            session_ttl: secs(self.session_ttl_secs),
+            session_hard_ttl: secs(self.session_hard_ttl_secs),
+            turn_timeout: secs(self.turn_timeout_secs),
+            max_prompt_bytes: self.max_prompt_bytes,
+            // Resolved like the files checked against them (a root may itself be a symlink).
+            allowed_roots: self
+                .allowed_roots
+                .iter()
+                .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()).display().to_string())
+                .collect(),
+            cancel_grace: secs(self.cancel_grace_secs),
+            permission_timeout: secs(self.permission_timeout_secs),
+            ..SessionPolicy::default()
+        };
+        let runs = RunPolicy {
+            max_prompt_bytes: self.max_prompt_bytes,
+            default_timeout: secs(self.run_timeout_secs),
+            max_timeout: secs(self.run_max_timeout_secs),
+            max_concurrent_runs: self.max_concurrent_runs,
+            max_runs_per_app: self.max_runs_per_app,
+            ..RunPolicy::default()
+        };
+        let cluster = self.check_cluster(&listen)?;
+        Ok(Settings {
+            listen,
+            ledger,
+            runtime,
+            log_format: self.log_format,
+            workspace_root: self.workspace_root.unwrap_or_else(|| self.data_dir.join("workspaces")),
+            acpx_home: self.acpx_home.unwrap_or_else(|| self.data_dir.join("acpx-home")),
+            data_dir: self.data_dir,
+            acpx_bin: self.acpx_bin,
+            acpx_queue_ttl_secs: self.acpx_queue_ttl_secs,
+            claude_bin: self.claude_bin,
+            builtin_agents: self.builtin_agents,
+            agents: self.agents,
+            allowed_roots: self.allowed_roots,
+            sessions,
+            runs,
+            sweep_interval: secs(self.sweep_interval_secs),
+            shutdown_grace: secs(self.shutdown_grace_secs),
+            header_timeout: secs(self.header_timeout_secs),
+            body_timeout: secs(self.body_timeout_secs),
+            max_connections: self.max_connections,
+            agent_idle: secs(self.agent_idle_secs),
+            max_turn_output_bytes: self.max_turn_output_bytes,
+            stream_keep_alive: secs(self.stream_keep_alive_secs),
+            metrics,
+            cluster,
+        })
     }
 
-    /// Whether this gateway shares its ledger with others: Postgres and a `cluster_secret`.
-    pub fn in_cluster(&self) -> bool {
-        self.ledger == "postgres" && self.cluster_secret.is_some()
-    }
-
-    /// Checks the cluster keys, and gives the node a random id when it has none.
-    fn check_cluster(&mut self, listen: &SocketAddr) -> Result<(), ConfigError> {
+    /// Checks the cluster keys; a gateway with no `node_id` gets a random one.
+    fn check_cluster(&self, listen: &SocketAddr) -> Result<Option<ClusterSettings>, ConfigError> {
         let bad = |key: &str, why: &str| Err(ConfigError(format!("{key} {why}")));
         if self.heartbeat_secs == 0 {
             return bad("heartbeat_secs", "must be at least 1");
@@ -340,24 +530,22 @@ impl Config {
         if self.node_dead_secs < self.heartbeat_secs.saturating_mul(2) {
             return bad("node_dead_secs", "must be at least twice heartbeat_secs");
         }
+        let postgres = self.ledger == LedgerKind::Postgres;
         if let Some(secret) = &self.cluster_secret {
-            if self.ledger != "postgres" {
+            if !postgres {
                 return bad("cluster_secret", "only applies to ledger = \"postgres\" (gateways that share a database)");
             }
             if secret.0.trim().len() < 16 || secret.0.chars().any(|c| c.is_control()) {
                 return bad("cluster_secret", "must have at least 16 characters and no control characters");
             }
         }
-        match &self.node_id {
-            Some(id) => {
-                if clawdforge_domain::ownership::NodeId::new(id.as_str()).is_err() {
-                    return bad(
-                        "node_id",
-                        "must be 1 to 64 ASCII letters, digits, '-', '_' or '.', starting with a letter or digit",
-                    );
-                }
+        if let Some(id) = &self.node_id {
+            if clawdforge_domain::ownership::NodeId::new(id.as_str()).is_err() {
+                return bad(
+                    "node_id",
+                    "must be 1 to 64 ASCII letters, digits, '-', '_' or '.', starting with a letter or digit",
+                );
             }
-            None => self.node_id = Some(random_node_id()),
         }
         if let Some(url) = &self.advertise_url {
             if !is_base_url(url) {
@@ -366,13 +554,21 @@ impl Config {
                     "must be a base URL like http://10.0.0.5:8765 (scheme, host, port; no path)",
                 );
             }
-        } else if self.in_cluster() && listen.ip().is_unspecified() {
+        }
+        let Some(secret) = self.cluster_secret.clone() else { return Ok(None) };
+        if self.advertise_url.is_none() && listen.ip().is_unspecified() {
             return bad(
                 "advertise_url",
                 "must be set when listen is a wildcard address (the others cannot reach 0.0.0.0)",
             );
         }
-        Ok(())
+        Ok(Some(ClusterSettings {
+            node_id: self.node_id.clone().unwrap_or_else(random_node_id),
+            advertise_url: self.advertise_url.clone(),
+            secret,
+            heartbeat: Duration::from_secs(self.heartbeat_secs),
+            node_dead: Duration::from_secs(self.node_dead_secs),
+        }))
     }
 }
 
@@ -483,18 +679,16 @@ mod tests {
 
     #[test]
     fn values_out_of_range_name_their_key() {
-        let cases: [(Mutation, &str); 9] = [
+        let cases: [(Mutation, &str); 7] = [
             (|c| c.listen = "nowhere".into(), "listen"),
             (|c| c.max_live_sessions = 0, "max_live_sessions"),
-            (|c| c.permission_mode = "yolo".into(), "permission_mode"),
-            (|c| c.ledger = "mysql".into(), "ledger"),
-            (|c| c.ledger = "postgres".into(), "database_url"),
+            (|c| c.ledger = LedgerKind::Postgres, "database_url"),
             (|c| c.allowed_roots = vec!["rel".into()], "allowed_roots"),
             (|c| c.run_timeout_secs = 99_999, "run_timeout_secs"),
             (
                 |c| {
-                    c.permission_mode = "ask".into();
-                    c.agent_runtime = "acpx".into();
+                    c.permission_mode = PermissionMode::Ask;
+                    c.agent_runtime = RuntimeKind::Acpx;
                 },
                 "permission_mode",
             ),
@@ -506,6 +700,35 @@ mod tests {
             let e = c.check().expect_err("refused").to_string();
             assert!(e.starts_with(&format!("invalid configuration: {key} ")), "{key}: {e}");
         }
+    }
+
+    #[test]
+    fn an_unknown_name_for_an_enumerated_key_is_one_sentence_naming_the_key() {
+        for (var, value, key) in [
+            ("CLAWDFORGE_LEDGER", "mysql", "ledger"),
+            ("CLAWDFORGE_AGENT_RUNTIME", "node", "agent_runtime"),
+            ("CLAWDFORGE_PERMISSION_MODE", "yolo", "permission_mode"),
+            ("CLAWDFORGE_LOG_FORMAT", "xml", "log_format"),
+        ] {
+            let e = with_env(&[(var, value)], || Config::load(None, &FlagOverrides::default()))
+                .expect_err("refused")
+                .to_string();
+            assert!(e.starts_with(&format!("invalid configuration: {key}: ")), "{key}: {e}");
+            assert!(e.contains(value) && !e.contains('\n'), "{key}: {e}");
+        }
+        let flags = FlagOverrides { ledger: Some("mysql".into()), ..FlagOverrides::default() };
+        let e = with_env(&[], || Config::load(None, &flags)).expect_err("refused").to_string();
+        assert!(e.starts_with("invalid configuration: ledger: "), "{e}");
+    }
+
+    #[test]
+    fn the_defaults_are_the_policies_own() {
+        let s = Config::default().check().expect("valid");
+        assert_eq!(s.sessions, SessionPolicy::default());
+        assert_eq!(s.runs, RunPolicy::default());
+        assert_eq!(s.runtime, RuntimeChoice::Acp(Permissions::ApproveReads));
+        assert_eq!(s.log_format, LogFormat::Text);
+        assert_eq!(s.metrics, None);
     }
 
     #[test]
@@ -535,14 +758,13 @@ mod runtime_tests {
 
     #[test]
     fn acp_is_the_default_runtime_and_ask_needs_it() {
-        assert_eq!(Config::default().agent_runtime, "acp");
-        let mut c = Config { permission_mode: "ask".into(), ..Config::default() };
-        assert!(c.clone().check().is_ok());
-        c.agent_runtime = "acpx".into();
+        assert_eq!(Config::default().agent_runtime, RuntimeKind::Acp);
+        let mut c = Config { permission_mode: PermissionMode::Ask, ..Config::default() };
+        assert_eq!(c.clone().check().expect("valid").runtime, RuntimeChoice::Acp(Permissions::Ask));
+        c.agent_runtime = RuntimeKind::Acpx;
         let e = c.check().expect_err("refused").to_string();
         assert!(e.starts_with("invalid configuration: permission_mode "), "{e}");
         for (key, c) in [
-            ("agent_runtime", Config { agent_runtime: "node".into(), ..Config::default() }),
             ("agent_idle_secs", Config { agent_idle_secs: 0, ..Config::default() }),
             ("cancel_grace_secs", Config { cancel_grace_secs: 0, ..Config::default() }),
             ("max_turn_output_bytes", Config { max_turn_output_bytes: 0, ..Config::default() }),
@@ -558,20 +780,19 @@ mod cluster_tests {
     use super::*;
 
     fn postgres() -> Config {
-        Config { ledger: "postgres".into(), database_url: Some("postgres://u@h/d".into()), ..Config::default() }
+        Config { ledger: LedgerKind::Postgres, database_url: Some("postgres://u@h/d".into()), ..Config::default() }
     }
 
     #[test]
     fn a_cluster_is_postgres_with_a_secret_and_a_node_gets_a_random_id_when_it_has_none() {
         let plain = postgres().check().expect("valid");
-        assert!(!plain.raw.in_cluster());
+        assert!(plain.cluster.is_none());
         let c = Config { cluster_secret: Some(Secret("0123456789abcdef".into())), ..postgres() };
         let (one, two) = (c.clone().check().expect("valid"), c.check().expect("valid"));
-        assert!(one.raw.in_cluster());
-        let id = one.raw.node_id.clone().expect("an id");
-        assert!(id.starts_with("gw-") && id.len() == 15, "{id}");
-        assert_ne!(one.raw.node_id, two.raw.node_id);
-        assert_eq!((one.raw.heartbeat_secs, one.raw.node_dead_secs), (5, 15));
+        let (one, two) = (one.cluster.expect("in a cluster"), two.cluster.expect("in a cluster"));
+        assert!(one.node_id.starts_with("gw-") && one.node_id.len() == 15, "{}", one.node_id);
+        assert_ne!(one.node_id, two.node_id);
+        assert_eq!((one.heartbeat, one.node_dead), (Duration::from_secs(5), Duration::from_secs(15)));
     }
 
     #[test]
@@ -604,6 +825,6 @@ mod cluster_tests {
             node_id: Some("gw-1".into()),
             ..postgres()
         };
-        assert_eq!(ok.check().expect("valid").raw.node_id.as_deref(), Some("gw-1"));
+        assert_eq!(ok.check().expect("valid").cluster.expect("in a cluster").node_id, "gw-1");
     }
 }

@@ -6,12 +6,17 @@ mod cli;
 mod commands;
 mod config;
 mod echo;
+mod logging;
 mod serve;
 mod wiring;
 
+use anyhow::Context;
 use clap::Parser;
+use clawdforge_domain::ports::Ledger;
 use cli::{Cli, Command};
+use config::Settings;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -34,43 +39,42 @@ fn run_with_config(cli: Cli) -> ExitCode {
     // workspaces, acpx's state, what agents write) is private to its user,
     // whatever umask it was started with. Children inherit it.
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
-    let settings = match config::Config::load(cli.global.config.as_deref(), &cli.overrides()).and_then(|c| c.check()) {
-        Ok(s) => s,
+    // A bad setting, or a ledger that cannot be opened (a bad file, an
+    // unreachable database), is a start-up refusal: one sentence, exit 2.
+    let (settings, ledger) = match prepare(&cli) {
+        Ok(ready) => ready,
         Err(e) => {
-            eprintln!("clawdforge: {e}");
+            eprintln!("clawdforge: {e:#}");
             return ExitCode::from(2);
         }
     };
-    serve::init_logging(&settings.raw.log_format);
-    // A ledger that cannot be opened (a bad file, an unreachable database) is
-    // a start-up refusal like a bad setting: one sentence, exit 2.
-    let ledger = match wiring::open_ledger(&settings) {
-        Ok(l) => l,
+    match run(cli.command, settings, ledger) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("clawdforge: {e}");
-            return ExitCode::from(2);
+            eprintln!("clawdforge: {e:#}");
+            ExitCode::FAILURE
         }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("clawdforge: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = runtime.block_on(async move {
-        match cli.command {
+    }
+}
+
+/// Loads and checks the configuration, starts logging, and opens the ledger.
+fn prepare(cli: &Cli) -> anyhow::Result<(Settings, Arc<dyn Ledger>)> {
+    let settings = config::Config::load(cli.global.config.as_deref(), &cli.overrides())?.check()?;
+    logging::init(settings.log_format);
+    let ledger = wiring::open_ledger(&settings)?;
+    Ok((settings, ledger))
+}
+
+/// Runs a command that needs the configuration, on the async runtime.
+fn run(command: Command, settings: Settings, ledger: Arc<dyn Ledger>) -> anyhow::Result<()> {
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        match command {
             Command::Serve { .. } => serve::serve(settings, ledger).await,
             Command::App(cmd) => commands::app(ledger, cmd).await,
             Command::Sweep => commands::sweep(&settings, ledger).await,
             Command::Openapi | Command::EchoAgent(_) => Ok(()),
         }
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("clawdforge: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    })
 }

@@ -1,7 +1,9 @@
 //! `clawdforge serve`: the HTTP server, the sweeper, and graceful shutdown.
 
+use crate::config::LedgerChoice;
 use crate::config::Settings;
 use crate::wiring;
+use anyhow::Context;
 use clawdforge_adapters::clock::SystemClock;
 use clawdforge_adapters::http::cluster::Fence;
 use clawdforge_adapters::http::{
@@ -16,37 +18,23 @@ use std::sync::Arc;
 use std::time::Duration;
 use tracing::{info, warn};
 
-/// Starts logging to stderr; `RUST_LOG` refines the level.
-pub fn init_logging(format: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
-    if format == "json" {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
-}
-
 /// Serves until SIGTERM or Ctrl-C, then lets running requests finish within the grace period.
-pub async fn serve(settings: Settings, ledger: Arc<dyn Ledger>) -> Result<(), String> {
+pub async fn serve(settings: Settings, ledger: Arc<dyn Ledger>) -> anyhow::Result<()> {
     let core = wiring::build(&settings, ledger.clone())?;
-    if let Some((name, token)) = core.apps.ensure_default().await.map_err(|e| e.to_string())? {
+    if let Some((name, token)) = core.apps.ensure_default().await? {
         println!("created app {name}; its bearer token (shown once, store it now):");
         println!("{}", token.expose());
     }
-    let limits = ConnectionLimits {
-        header_timeout: Duration::from_secs(settings.raw.header_timeout_secs),
-        max_connections: settings.raw.max_connections,
-    };
-    let grace = Duration::from_secs(settings.raw.shutdown_grace_secs);
-    let metrics_server = match (&core.metrics, &settings.raw.metrics_listen) {
+    let limits =
+        ConnectionLimits { header_timeout: settings.header_timeout, max_connections: settings.max_connections };
+    let grace = settings.shutdown_grace;
+    let metrics_listen = settings.metrics.as_ref().and_then(|m| m.listen);
+    let metrics_server = match (&core.metrics, metrics_listen) {
         (Some(metrics), Some(addr)) => {
-            let listener = tokio::net::TcpListener::bind(addr.as_str())
+            let listener = tokio::net::TcpListener::bind(addr)
                 .await
-                .map_err(|e| format!("cannot listen on {addr} for metrics: {e}"))?;
-            let bound = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| addr.clone());
+                .with_context(|| format!("cannot listen on {addr} for metrics"))?;
+            let bound = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| addr.to_string());
             println!("metrics on http://{bound}/metrics");
             let routes = metrics_routes(metrics.clone(), core.sessions.clone());
             Some(tokio::spawn(async move {
@@ -59,12 +47,10 @@ pub async fn serve(settings: Settings, ledger: Arc<dyn Ledger>) -> Result<(), St
     };
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
-        .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let bound = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| settings.listen.to_string());
-    let node = match listener.local_addr() {
-        Ok(addr) => wiring::cluster_node(&settings, ledger.clone(), addr)?,
-        Err(e) => return Err(format!("cannot read the listening address: {e}")),
-    };
+    let addr = listener.local_addr().context("cannot read the listening address")?;
+    let node = wiring::cluster_node(&settings, ledger.clone(), addr)?;
     let heartbeat = match &node {
         Some(node) => {
             // The first heartbeat before the first request: the others can reach this gateway at once.
@@ -81,7 +67,7 @@ pub async fn serve(settings: Settings, ledger: Arc<dyn Ledger>) -> Result<(), St
                 core.acp.clone(),
             )))
         }
-        None if settings.raw.ledger == "postgres" => {
+        None if matches!(settings.ledger, LedgerChoice::Postgres(_)) => {
             warn!("no cluster_secret: sessions are not forwarded; route each session's requests to the gateway that opened it");
             None
         }
@@ -89,8 +75,7 @@ pub async fn serve(settings: Settings, ledger: Arc<dyn Ledger>) -> Result<(), St
     };
     println!("clawdforge {} listening on http://{bound}", env!("CARGO_PKG_VERSION"));
 
-    let sweeper =
-        tokio::spawn(sweep_forever(core.sessions.clone(), Duration::from_secs(settings.raw.sweep_interval_secs)));
+    let sweeper = tokio::spawn(sweep_forever(core.sessions.clone(), settings.sweep_interval));
     let state = HttpState {
         apps: core.apps.clone(),
         sessions: core.sessions.clone(),
@@ -98,12 +83,12 @@ pub async fn serve(settings: Settings, ledger: Arc<dyn Ledger>) -> Result<(), St
         version: env!("CARGO_PKG_VERSION").to_owned(),
     };
     let http = HttpConfig {
-        body_timeout: Duration::from_secs(settings.raw.body_timeout_secs),
-        keep_alive: Duration::from_secs(settings.raw.stream_keep_alive_secs),
-        ..HttpConfig::for_max_prompt(settings.raw.max_prompt_bytes)
+        body_timeout: settings.body_timeout,
+        keep_alive: settings.stream_keep_alive,
+        ..HttpConfig::for_max_prompt(settings.sessions.max_prompt_bytes)
     };
-    let metrics_route =
-        core.metrics.clone().map(|metrics| MetricsRoute { metrics, token: settings.raw.metrics_token.clone() });
+    let token = settings.metrics.as_ref().and_then(|m| m.token.clone());
+    let metrics_route = core.metrics.clone().map(|metrics| MetricsRoute { metrics, token });
     let routes = api_routes_in_cluster(state, http, metrics_route, node.as_ref().map(|n| n.cluster.clone()));
     let result = serve_http(listener, routes, limits, shutdown_signal(), grace).await;
     sweeper.abort();
@@ -126,7 +111,7 @@ pub async fn serve(settings: Settings, ledger: Arc<dyn Ledger>) -> Result<(), St
         }
     }
     info!("stopped");
-    result.map_err(|e| format!("server failed: {e}"))
+    result.context("server failed")
 }
 
 async fn sweep_forever(sessions: Arc<Sessions>, every: Duration) {

@@ -1,6 +1,8 @@
-//! The composition root: builds the adapters and hands them to the core.
+//! The composition root: builds the adapters from the checked [`Settings`]
+//! and hands them to the core.
 
-use crate::config::{LedgerChoice, Settings};
+use crate::config::{LedgerChoice, RuntimeChoice, Settings};
+use anyhow::Context;
 use clawdforge_adapters::clock::SystemClock;
 use clawdforge_adapters::http::cluster::{Cluster, ClusterSecret, Fence};
 use clawdforge_adapters::ids::RandomIds;
@@ -11,17 +13,16 @@ use clawdforge_adapters::paths::CanonicalPaths;
 use clawdforge_adapters::runner::claude::{ClaudeConfig, ClaudeRunner};
 use clawdforge_adapters::runtime::acp::{registry, AcpConfig, AcpRuntime, Permissions};
 use clawdforge_adapters::runtime::acpx::{
-    builtin_is_installed, installed_executable, AcpxConfig, AcpxRuntime, AgentCommand, PermissionMode,
+    builtin_is_installed, installed_executable, AcpxConfig, AcpxRuntime, AgentCommand,
 };
 use clawdforge_adapters::runtime::noop::NoopRuntime;
 use clawdforge_domain::model::AgentName;
 use clawdforge_domain::ownership::{NodeId, NodeRecord, Ownership};
 use clawdforge_domain::ports::{AgentRuntime, Clock, IdSource, Ledger, OneShotRunner};
-use clawdforge_domain::{Apps, RunPolicy, Runs, SessionPolicy, Sessions};
+use clawdforge_domain::{Apps, Runs, SessionPolicy, Sessions};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// The use cases, wired to their adapters.
 pub struct Core {
@@ -41,31 +42,31 @@ pub struct Core {
 
 /// Opens the configured ledger, creating the SQLite file's directory if needed
 /// (connecting and migrating, for Postgres).
-pub fn open_ledger(settings: &Settings) -> Result<Arc<dyn Ledger>, String> {
+pub fn open_ledger(settings: &Settings) -> anyhow::Result<Arc<dyn Ledger>> {
     match &settings.ledger {
         LedgerChoice::Memory => Ok(Arc::new(MemoryLedger::new())),
         LedgerChoice::Sqlite(path) => {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)
-                    .map_err(|e| format!("cannot create the ledger directory {}: {e}", dir.display()))?;
+                    .with_context(|| format!("cannot create the ledger directory {}", dir.display()))?;
             }
-            let ledger = SqliteLedger::open(path).map_err(|e| e.to_string())?;
+            let ledger = SqliteLedger::open(path)?;
             make_private(path);
             Ok(Arc::new(ledger))
         }
         LedgerChoice::Postgres(url) => {
-            let ledger = PgLedger::open(url).map_err(|e| e.to_string())?;
-            Ok(Arc::new(match node_id(settings)? {
+            let ledger = PgLedger::open(url)?;
+            Ok(Arc::new(match &settings.cluster {
                 // In a cluster, the sessions this gateway creates are its own from their insert on.
-                Some(node) if settings.raw.in_cluster() => ledger.owned_by(node),
-                _ => ledger,
+                Some(cluster) => ledger.owned_by(node_id(&cluster.node_id)?),
+                None => ledger,
             }))
         }
     }
 }
 
 /// A ledger file created by an older version is made private too (new ones are, by the umask).
-fn make_private(ledger: &std::path::Path) {
+fn make_private(ledger: &Path) {
     use std::os::unix::fs::PermissionsExt;
     for suffix in ["", "-wal", "-shm"] {
         let mut p = ledger.as_os_str().to_owned();
@@ -80,15 +81,14 @@ pub fn apps(ledger: Arc<dyn Ledger>) -> Apps {
 }
 
 /// Builds every use case over the given ledger.
-pub fn build(settings: &Settings, ledger: Arc<dyn Ledger>) -> Result<Core, String> {
-    let raw = &settings.raw;
+pub fn build(settings: &Settings, ledger: Arc<dyn Ledger>) -> anyhow::Result<Core> {
     let live = LiveProcesses::new();
-    let metrics = (raw.metrics_listen.is_some() || raw.metrics_token.is_some()).then(|| {
+    let metrics = settings.metrics.as_ref().map(|m| {
         let config = MetricsConfig {
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            max_live_sessions: raw.max_live_sessions,
-            max_sessions_per_app: raw.max_sessions_per_app,
-            per_app: raw.metrics_per_app,
+            max_live_sessions: settings.sessions.max_live_sessions,
+            max_sessions_per_app: settings.sessions.max_sessions_per_app,
+            per_app: m.per_app,
         };
         Arc::new(Metrics::new(&config, live.clone()))
     });
@@ -99,27 +99,24 @@ pub fn build(settings: &Settings, ledger: Arc<dyn Ledger>) -> Result<Core, Strin
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let ids: Arc<dyn IdSource> = Arc::new(RandomIds);
     let agents = agent_commands(settings)?;
-    let acpx = (raw.agent_runtime == "acpx")
-        .then(|| -> Result<_, String> {
-            let permissions: PermissionMode = raw.permission_mode.parse().map_err(|_| {
-                format!("invalid configuration: permission_mode {:?} is not supported by acpx", raw.permission_mode)
-            })?;
-            Ok(Arc::new(
-                AcpxRuntime::new(AcpxConfig {
-                    acpx_bin: acpx_bin(settings),
-                    workspace_root: absolute(&settings.workspace_root)?,
-                    state_home: absolute(&settings.acpx_home)?,
-                    agents: agents.clone(),
-                    permissions,
-                    queue_ttl_secs: raw.acpx_queue_ttl_secs,
-                    cancel_grace: Duration::from_secs(raw.cancel_grace_secs),
-                })
-                .with_max_turn_output(raw.max_turn_output_bytes)
-                .with_live_processes(live.clone()),
-            ))
-        })
-        .transpose()?;
-    let acp = (raw.agent_runtime == "acp").then(|| acp_runtime(settings, &agents, live.clone())).transpose()?;
+    let (acpx, acp) = match settings.runtime {
+        RuntimeChoice::Acpx(permissions) => {
+            let acpx = AcpxRuntime::new(AcpxConfig {
+                acpx_bin: acpx_bin(settings),
+                workspace_root: absolute(&settings.workspace_root)?,
+                state_home: absolute(&settings.acpx_home)?,
+                agents: agents.clone(),
+                permissions,
+                queue_ttl_secs: settings.acpx_queue_ttl_secs,
+                cancel_grace: settings.sessions.cancel_grace,
+            })
+            .with_max_turn_output(settings.max_turn_output_bytes)
+            .with_live_processes(live.clone());
+            (Some(Arc::new(acpx)), None)
+        }
+        RuntimeChoice::Acp(permissions) => (None, Some(acp_runtime(settings, &agents, permissions, live.clone())?)),
+        RuntimeChoice::Noop => (None, None),
+    };
     let mut runtime: Arc<dyn AgentRuntime> = match (&acpx, &acp) {
         (Some(a), _) => a.clone(),
         (_, Some(a)) => a.clone(),
@@ -131,41 +128,19 @@ pub fn build(settings: &Settings, ledger: Arc<dyn Ledger>) -> Result<Core, Strin
     }
     let policy = SessionPolicy {
         agents: agents.keys().filter_map(|n| AgentName::new(n.as_str()).ok()).collect(),
-        max_live_sessions: raw.max_live_sessions,
-        max_sessions_per_app: raw.max_sessions_per_app,
-        session_ttl: Duration::from_secs(raw.session_ttl_secs),
-        session_hard_ttl: Duration::from_secs(raw.session_hard_ttl_secs),
-        turn_timeout: Duration::from_secs(raw.turn_timeout_secs),
-        max_prompt_bytes: raw.max_prompt_bytes,
-        // Resolved like the files checked against them (a root may itself be a symlink).
-        allowed_roots: raw
-            .allowed_roots
-            .iter()
-            .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()).display().to_string())
-            .collect(),
-        cancel_grace: Duration::from_secs(raw.cancel_grace_secs),
-        permission_timeout: Duration::from_secs(raw.permission_timeout_secs),
-        ..SessionPolicy::default()
+        ..settings.sessions.clone()
     };
     let sessions =
         Sessions::new(ledger.clone(), runtime, clock.clone(), ids.clone(), policy).with_paths(Arc::new(CanonicalPaths));
     let mut runner: Arc<dyn OneShotRunner> =
-        Arc::new(ClaudeRunner::new(ClaudeConfig { claude_bin: raw.claude_bin.clone() }));
+        Arc::new(ClaudeRunner::new(ClaudeConfig { claude_bin: settings.claude_bin.clone() }));
     if let Some(m) = &metrics {
         runner = Arc::new(MeteredRunner::new(runner, m.clone()));
     }
-    let run_policy = RunPolicy {
-        max_prompt_bytes: raw.max_prompt_bytes,
-        default_timeout: Duration::from_secs(raw.run_timeout_secs),
-        max_timeout: Duration::from_secs(raw.run_max_timeout_secs),
-        max_concurrent_runs: raw.max_concurrent_runs,
-        max_runs_per_app: raw.max_runs_per_app,
-        ..RunPolicy::default()
-    };
     Ok(Core {
         apps: Arc::new(Apps::new(ledger.clone(), clock.clone(), ids)),
         sessions: Arc::new(sessions),
-        runs: Arc::new(Runs::new(ledger, runner, clock, run_policy)),
+        runs: Arc::new(Runs::new(ledger, runner, clock, settings.runs.clone())),
         acpx,
         acp,
         metrics,
@@ -173,17 +148,13 @@ pub fn build(settings: &Settings, ledger: Arc<dyn Ledger>) -> Result<Core, Strin
 }
 
 /// The native runtime: agents' HOME is acpx's (so logins made there serve
-/// both runtimes), their ACP session ids under `<data_dir>/acp-sessions`.
+/// both runtimes), their ACP session ids where [`acp_state_dir`] says.
 fn acp_runtime(
     settings: &Settings,
     agents: &BTreeMap<String, AgentCommand>,
+    permissions: Permissions,
     live: LiveProcesses,
-) -> Result<Arc<AcpRuntime>, String> {
-    let raw = &settings.raw;
-    let permissions: Permissions = raw
-        .permission_mode
-        .parse()
-        .map_err(|_| format!("invalid configuration: permission_mode {:?} is not supported", raw.permission_mode))?;
+) -> anyhow::Result<Arc<AcpRuntime>> {
     Ok(Arc::new(AcpRuntime::with_live_processes(
         AcpConfig {
             workspace_root: absolute(&settings.workspace_root)?,
@@ -192,11 +163,11 @@ fn acp_runtime(
             agents: agents.clone(),
             node_modules: node_modules_dirs(),
             permissions,
-            allowed_roots: raw.allowed_roots.clone(),
-            idle: Duration::from_secs(raw.agent_idle_secs),
-            cancel_grace: Duration::from_secs(raw.cancel_grace_secs),
-            max_turn_output_bytes: raw.max_turn_output_bytes,
-            max_live: raw.max_live_sessions as usize,
+            allowed_roots: settings.allowed_roots.clone(),
+            idle: settings.agent_idle,
+            cancel_grace: settings.sessions.cancel_grace,
+            max_turn_output_bytes: settings.max_turn_output_bytes,
+            max_live: settings.sessions.max_live_sessions as usize,
         },
         live,
     )))
@@ -207,21 +178,14 @@ fn acp_runtime(
 /// a name no app can take), so that a gateway taking a session over finds it
 /// wherever `workspace_root` is shared storage and resumes with `session/load`.
 fn acp_state_dir(settings: &Settings) -> PathBuf {
-    if settings.raw.in_cluster() {
-        settings.workspace_root.join(".acp-sessions")
-    } else {
-        settings.raw.data_dir.join("acp-sessions")
+    match settings.cluster {
+        Some(_) => settings.workspace_root.join(".acp-sessions"),
+        None => settings.data_dir.join("acp-sessions"),
     }
 }
 
-/// This gateway's node id (set or made by the config check).
-fn node_id(settings: &Settings) -> Result<Option<NodeId>, String> {
-    settings
-        .raw
-        .node_id
-        .as_deref()
-        .map(|id| NodeId::new(id).map_err(|e| format!("invalid configuration: {e}")))
-        .transpose()
+fn node_id(id: &str) -> anyhow::Result<NodeId> {
+    NodeId::new(id).map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
 }
 
 /// One gateway's place among those sharing a Postgres ledger.
@@ -233,7 +197,7 @@ pub struct ClusterNode {
     /// This gateway as its heartbeat records it.
     pub record: NodeRecord,
     /// How often the heartbeat is written.
-    pub every: Duration,
+    pub every: std::time::Duration,
 }
 
 /// The cluster this gateway is in, when `ledger = "postgres"` and a
@@ -242,24 +206,21 @@ pub fn cluster_node(
     settings: &Settings,
     ledger: Arc<dyn Ledger>,
     bound: std::net::SocketAddr,
-) -> Result<Option<ClusterNode>, String> {
-    let (Some(secret), Some(me)) = (&settings.raw.cluster_secret, node_id(settings)?) else { return Ok(None) };
-    if !settings.raw.in_cluster() {
-        return Ok(None);
-    }
-    let url = settings.raw.advertise_url.clone().unwrap_or_else(|| format!("http://{bound}"));
+) -> anyhow::Result<Option<ClusterNode>> {
+    let Some(c) = &settings.cluster else { return Ok(None) };
+    let me = node_id(&c.node_id)?;
+    let url = c.advertise_url.clone().unwrap_or_else(|| format!("http://{bound}"));
     let url = url.trim_end_matches('/').to_owned();
-    let ownership = Ownership { me: me.clone(), dead_after: Duration::from_secs(settings.raw.node_dead_secs) };
-    let every = Duration::from_secs(settings.raw.heartbeat_secs);
-    let fence = Arc::new(Fence::new(ownership.clone(), every));
+    let ownership = Ownership { me: me.clone(), dead_after: c.node_dead };
+    let fence = Arc::new(Fence::new(ownership.clone(), c.heartbeat));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let cluster =
-        Cluster::new(ledger, clock.clone(), ownership.clone(), ClusterSecret::new(secret.0.clone()), fence.clone())?;
+    let cluster = Cluster::new(ledger, clock.clone(), ownership, ClusterSecret::new(c.secret.0.clone()), fence.clone())
+        .map_err(anyhow::Error::msg)?;
     Ok(Some(ClusterNode {
         cluster: Arc::new(cluster),
         fence,
         record: NodeRecord { id: me, url, heartbeat_at: clock.now() },
-        every,
+        every: c.heartbeat,
     }))
 }
 
@@ -276,14 +237,15 @@ fn node_modules_dirs() -> Vec<PathBuf> {
 }
 
 /// acpx's built-ins, the configured custom agents, and the bundled `echo` agent.
-fn agent_commands(settings: &Settings) -> Result<BTreeMap<String, AgentCommand>, String> {
+fn agent_commands(settings: &Settings) -> anyhow::Result<BTreeMap<String, AgentCommand>> {
     // A built-in that acpx would download on demand is not offered: a client
     // request must not set off a download (README: built-in agents).
     let path = std::env::var_os("PATH");
     let mut agents: BTreeMap<String, AgentCommand> = BTreeMap::new();
-    for name in &settings.raw.builtin_agents {
+    for name in &settings.builtin_agents {
         // The native runtime also finds a built-in's adapter under node_modules.
-        let native = settings.raw.agent_runtime == "acp" && registry::resolve(name, &node_modules_dirs()).is_ok();
+        let native =
+            matches!(settings.runtime, RuntimeChoice::Acp(_)) && registry::resolve(name, &node_modules_dirs()).is_ok();
         if native || builtin_is_installed(name, path.as_deref()) {
             agents.insert(name.clone(), AgentCommand::Builtin(name.clone()));
         } else {
@@ -291,11 +253,11 @@ fn agent_commands(settings: &Settings) -> Result<BTreeMap<String, AgentCommand>,
             tracing::warn!(agent = %name, executable = exe, "built-in agent not offered: its executable is not on the PATH");
         }
     }
-    if !settings.raw.agents.contains_key("echo") {
-        let exe = std::env::current_exe().map_err(|e| format!("cannot locate the clawdforge binary: {e}"))?;
+    if !settings.agents.contains_key("echo") {
+        let exe = std::env::current_exe().context("cannot locate the clawdforge binary")?;
         agents.insert("echo".into(), AgentCommand::Custom(format!("{} echo-agent", exe.display())));
     }
-    for (name, cmd) in &settings.raw.agents {
+    for (name, cmd) in &settings.agents {
         agents.insert(name.clone(), AgentCommand::Custom(cmd.clone()));
     }
     Ok(agents)
@@ -304,7 +266,7 @@ fn agent_commands(settings: &Settings) -> Result<BTreeMap<String, AgentCommand>,
 /// The configured acpx, else the project's pinned install next to the working
 /// directory or the binary's checkout, else `acpx` on the PATH.
 fn acpx_bin(settings: &Settings) -> PathBuf {
-    if let Some(bin) = &settings.raw.acpx_bin {
+    if let Some(bin) = &settings.acpx_bin {
         return bin.clone();
     }
     let pinned = PathBuf::from("node_modules/.bin/acpx");
@@ -322,8 +284,8 @@ fn acpx_bin(settings: &Settings) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("acpx"))
 }
 
-fn absolute(p: &std::path::Path) -> Result<PathBuf, String> {
-    std::path::absolute(p).map_err(|e| format!("cannot resolve {}: {e}", p.display()))
+fn absolute(p: &Path) -> anyhow::Result<PathBuf> {
+    std::path::absolute(p).with_context(|| format!("cannot resolve {}", p.display()))
 }
 
 impl Core {

@@ -10,6 +10,8 @@ pub mod error;
 mod feed;
 pub mod files;
 mod live;
+#[cfg(any(test, feature = "mocks"))]
+pub mod manual_clock;
 pub mod model;
 pub mod ownership;
 pub mod policy;

@@ -187,11 +187,12 @@ pub trait OneShotRunner: Send + Sync {
     async fn run(&self, request: &RunRequest) -> RunOutcome;
 }
 
-/// The time.
+/// Where the core reads the time and waits: the system's in production, a
+/// manual one in tests (`manual_clock`, with the `mocks` feature).
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait Clock: Send + Sync {
-    /// Now.
+    /// The current time, in milliseconds since the Unix epoch.
     fn now(&self) -> Timestamp;
     /// Completes after `d`.
     async fn sleep(&self, d: Duration);

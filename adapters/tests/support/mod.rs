@@ -1,6 +1,6 @@
-//! What the acpx tests and the turn benchmark share: finding the real acpx
-//! and the `clawdforge` binary (for `clawdforge echo-agent`), and a runtime
-//! with its own HOME and workspace.
+//! What the acpx tests and the turn benchmark share: a runtime with its own
+//! HOME and workspace. The real acpx and the `clawdforge` binary (for
+//! `clawdforge echo-agent`) are found by the shared harness.
 
 #![allow(dead_code)] // Each test target uses its own part of this module.
 
@@ -11,46 +11,20 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-/// The workspace root (the adapters crate's parent).
-pub fn workspace() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().unwrap_or(manifest).to_path_buf()
+/// The pinned acpx; panics with the command that installs it.
+pub fn acpx_bin() -> PathBuf {
+    clawdforge_test_support::acpx()
 }
 
-/// The target directory: `CARGO_TARGET_DIR` when set, else `<workspace>/target`.
-pub fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) if Path::new(&dir).is_absolute() => PathBuf::from(dir),
-        Some(dir) => workspace().join(dir),
-        None => workspace().join("target"),
-    }
+/// The `clawdforge` binary of this build; panics with the command that builds it.
+pub fn debug_clawdforge() -> PathBuf {
+    clawdforge_test_support::bin()
 }
 
 /// The `clawdforge` binary of `profile` (`debug` or `release`), if built.
 pub fn clawdforge_bin(profile: &str) -> Option<PathBuf> {
-    let bin = target_dir().join(profile).join("clawdforge");
+    let bin = clawdforge_test_support::target_dir().join(profile).join("clawdforge");
     bin.is_file().then_some(bin)
-}
-
-/// The debug `clawdforge` binary; panics with the command that builds it.
-pub fn debug_clawdforge() -> PathBuf {
-    clawdforge_bin("debug").unwrap_or_else(|| {
-        panic!(
-            "no clawdforge binary at {}: build it first: cargo build -p clawdforge",
-            target_dir().join("debug/clawdforge").display()
-        )
-    })
-}
-
-/// The pinned acpx; panics with the command that installs it.
-pub fn acpx_bin() -> PathBuf {
-    let bin = workspace().join("node_modules/.bin/acpx");
-    assert!(
-        bin.exists(),
-        "no acpx at {}: install it first: npm install --no-audit --no-fund (in the repo root)",
-        bin.display()
-    );
-    bin
 }
 
 /// A runtime on a fresh HOME and workspace, with the echo agent as `echo`.

@@ -19,7 +19,7 @@ impl ApiToken {
 
     /// The SHA-256 of the token, which is all the ledger ever sees.
     pub fn hash(&self) -> TokenHash {
-        TokenHash(hex::encode(Sha256::digest(self.expose().as_bytes())))
+        TokenHash(Sha256::digest(self.expose().as_bytes()).iter().map(|b| format!("{b:02x}")).collect())
     }
 }
 

@@ -1,8 +1,7 @@
-use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// A point in time as Unix milliseconds; the API shows it in whole seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(i64);
 
 impl Timestamp {

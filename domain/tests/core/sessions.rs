@@ -33,7 +33,17 @@ fn sessions(ledger: MockLedger, runtime: MockAgentRuntime) -> Sessions {
 }
 
 fn sessions_with(ledger: Arc<dyn Ledger>, runtime: Arc<dyn AgentRuntime>, policy: SessionPolicy) -> Sessions {
-    Sessions::new(ledger, runtime, Arc::new(TestClock::at_secs(NOW)), Arc::new(CountingIds::default()), policy)
+    sessions_on(Arc::new(TestClock::at_secs(NOW)), ledger, runtime, policy)
+}
+
+/// As [`sessions_with`], on a clock the test moves.
+fn sessions_on(
+    clock: Arc<TestClock>,
+    ledger: Arc<dyn Ledger>,
+    runtime: Arc<dyn AgentRuntime>,
+    policy: SessionPolicy,
+) -> Sessions {
+    Sessions::new(ledger, runtime, clock, Arc::new(CountingIds::default()), policy)
 }
 
 fn ledger_holding(session: Session) -> MockLedger {
@@ -371,13 +381,28 @@ async fn a_vanished_agent_session_is_an_agent_failure_that_names_it() {
     );
 }
 
-/// A runtime whose turns take real time and that remembers their order and overlap.
-#[derive(Default)]
+/// A runtime whose turns run until the test lets them finish, that says
+/// when one starts, and that remembers their order and overlap.
 struct SlowRuntime {
     running: AtomicUsize,
     max_running: AtomicUsize,
     order: Mutex<Vec<String>>,
-    turn_time: Duration,
+    /// Notified as each turn starts.
+    started: tokio::sync::Notify,
+    /// One permit lets one turn finish.
+    finish: tokio::sync::Semaphore,
+}
+
+impl Default for SlowRuntime {
+    fn default() -> Self {
+        Self {
+            running: AtomicUsize::default(),
+            max_running: AtomicUsize::default(),
+            order: Mutex::default(),
+            started: tokio::sync::Notify::new(),
+            finish: tokio::sync::Semaphore::new(0),
+        }
+    }
 }
 
 #[async_trait::async_trait]
@@ -396,7 +421,8 @@ impl AgentRuntime for SlowRuntime {
         let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
         self.max_running.fetch_max(now, Ordering::SeqCst);
         self.order.lock().expect("lock").push(message.to_owned());
-        tokio::time::sleep(self.turn_time).await;
+        self.started.notify_one();
+        self.finish.acquire().await.expect("the semaphore stays open").forget();
         self.running.fetch_sub(1, Ordering::SeqCst);
         Ok(echo_output(message))
     }
@@ -431,16 +457,24 @@ fn counting_ledger(session: Session) -> MockLedger {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn turns_on_one_session_run_one_at_a_time_in_arrival_order() {
-    let runtime = Arc::new(SlowRuntime { turn_time: Duration::from_millis(30), ..SlowRuntime::default() });
+    let runtime = Arc::new(SlowRuntime::default());
+    let clock = Arc::new(TestClock::at_secs(NOW));
     let policy = SessionPolicy { turn_timeout: Duration::from_secs(10), ..policy() };
-    let s = Arc::new(sessions_with(Arc::new(counting_ledger(open_session(1, "a", NOW))), runtime.clone(), policy));
+    let ledger = Arc::new(counting_ledger(open_session(1, "a", NOW)));
+    let s = Arc::new(sessions_on(clock.clone(), ledger, runtime.clone(), policy));
     let mut tasks = Vec::new();
     for i in 0..5 {
         let s = s.clone();
         tasks.push(tokio::spawn(async move { s.turn(&app("a"), &sid(1), turn_request(&format!("t{i}"))).await }));
-        // Space the arrivals so their order is defined.
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        // Each arrival is in place before the next: the first runs, the others
+        // wait at the gate (each with its give-up timer pending).
+        if i == 0 {
+            runtime.started.notified().await;
+        } else {
+            clock.until_sleeping(i).await;
+        }
     }
+    runtime.finish.add_permits(5);
     let mut indexes = Vec::new();
     for t in tasks {
         indexes.push(t.await.expect("task").expect("turn").index);
@@ -452,22 +486,34 @@ async fn turns_on_one_session_run_one_at_a_time_in_arrival_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_turn_that_would_wait_longer_than_the_turn_timeout_is_busy() {
-    let runtime = Arc::new(SlowRuntime { turn_time: Duration::from_millis(800), ..SlowRuntime::default() });
+    let runtime = Arc::new(SlowRuntime::default());
+    let clock = Arc::new(TestClock::at_secs(NOW));
     let policy = SessionPolicy { turn_timeout: Duration::from_millis(100), ..policy() };
-    let s = Arc::new(sessions_with(Arc::new(counting_ledger(open_session(1, "a", NOW))), runtime.clone(), policy));
+    let ledger = Arc::new(counting_ledger(open_session(1, "a", NOW)));
+    let s = Arc::new(sessions_on(clock.clone(), ledger, runtime.clone(), policy));
     let first = {
         let s = s.clone();
         tokio::spawn(async move { s.turn(&app("a"), &sid(1), turn_request("slow")).await })
     };
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    assert_eq!(s.turn(&app("a"), &sid(1), turn_request("second")).await, Err(Error::Busy));
+    runtime.started.notified().await;
+    let second = {
+        let s = s.clone();
+        tokio::spawn(async move { s.turn(&app("a"), &sid(1), turn_request("second")).await })
+    };
+    clock.until_sleeping(1).await;
+    clock.advance(Duration::from_millis(99));
+    assert!(!second.is_finished() && clock.sleeping() == 1, "the second turn gave up early");
+    clock.advance(Duration::from_millis(1));
+    assert_eq!(second.await.expect("task"), Err(Error::Busy));
+    runtime.finish.add_permits(1);
     assert!(first.await.expect("task").is_ok());
     assert_eq!(*runtime.order.lock().expect("lock"), ["slow"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_closed_while_a_turn_waited_is_gone_when_its_turn_comes() {
-    let runtime = Arc::new(SlowRuntime { turn_time: Duration::from_millis(100), ..SlowRuntime::default() });
+    let runtime = Arc::new(SlowRuntime::default());
+    let clock = Arc::new(TestClock::at_secs(NOW));
     let store = Arc::new(Mutex::new(open_session(1, "a", NOW)));
     let mut ledger = MockLedger::new();
     feed_ok(&mut ledger);
@@ -479,7 +525,8 @@ async fn a_session_closed_while_a_turn_waited_is_gone_when_its_turn_comes() {
         write.lock().expect("lock").close(Timestamp::from_secs(NOW), CloseReason::Client);
         Ok(())
     });
-    let s = Arc::new(sessions_with(
+    let s = Arc::new(sessions_on(
+        clock.clone(),
         Arc::new(ledger),
         runtime.clone(),
         SessionPolicy { turn_timeout: Duration::from_secs(5), ..policy() },
@@ -488,8 +535,14 @@ async fn a_session_closed_while_a_turn_waited_is_gone_when_its_turn_comes() {
         let s = s.clone();
         tokio::spawn(async move { s.turn(&app("a"), &sid(1), turn_request("one")).await })
     };
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    assert_eq!(s.turn(&app("a"), &sid(1), turn_request("two")).await, Err(Error::Gone));
+    runtime.started.notified().await;
+    let second = {
+        let s = s.clone();
+        tokio::spawn(async move { s.turn(&app("a"), &sid(1), turn_request("two")).await })
+    };
+    clock.until_sleeping(1).await;
+    runtime.finish.add_permits(1);
+    assert_eq!(second.await.expect("task"), Err(Error::Gone));
     assert!(first.await.expect("task").is_ok());
 }
 
@@ -578,19 +631,20 @@ async fn a_session_closed_by_someone_else_during_the_sweep_is_not_counted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sweeper_leaves_a_session_alone_while_its_turn_runs() {
-    let runtime = Arc::new(SlowRuntime { turn_time: Duration::from_millis(400), ..SlowRuntime::default() });
+    let runtime = Arc::new(SlowRuntime::default());
     // Idle by its timestamps: created long ago, no completed turn.
     let mut ledger = counting_ledger(open_session(1, "a", NOW - 1000));
     ledger.expect_idle_sessions().returning(|_| Ok(vec![open_session(1, "a", NOW - 1000)]));
     ledger.expect_close_session().never();
     ledger.expect_purge_closed().returning(|_| Ok(vec![]));
-    let s = Arc::new(sessions_with(Arc::new(ledger), runtime, policy()));
+    let s = Arc::new(sessions_with(Arc::new(ledger), runtime.clone(), policy()));
     let turn = {
         let s = s.clone();
         tokio::spawn(async move { s.turn(&app("a"), &sid(1), turn_request("long")).await })
     };
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    runtime.started.notified().await;
     assert_eq!(s.sweep_once().await, Ok(SweepReport::default()));
+    runtime.finish.add_permits(1);
     assert!(turn.await.expect("task").is_ok());
 }
 

@@ -1,32 +1,13 @@
 #![allow(dead_code)]
 //! Builders and port doubles shared by the core's unit tests.
 
-use async_trait::async_trait;
 use clawdforge_domain::model::{AgentName, ApiToken, AppName, Meta, Session, SessionId, Timestamp};
-use clawdforge_domain::ports::{Clock, IdSource};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::time::Duration;
+use clawdforge_domain::ports::IdSource;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-/// A clock that stands still unless moved; its sleeps are real (short) tokio sleeps.
-#[derive(Debug)]
-pub struct TestClock(AtomicI64);
-
-impl TestClock {
-    pub fn at_secs(secs: i64) -> Self {
-        Self(AtomicI64::new(secs * 1000))
-    }
-}
-
-#[async_trait]
-impl Clock for TestClock {
-    fn now(&self) -> Timestamp {
-        Timestamp::from_millis(self.0.load(Ordering::SeqCst))
-    }
-
-    async fn sleep(&self, d: Duration) {
-        tokio::time::sleep(d).await;
-    }
-}
+/// The clock of every core test: it stands still until a test moves it, and
+/// its sleeps end only then.
+pub use clawdforge_domain::manual_clock::ManualClock as TestClock;
 
 /// Ids that count up, so tests can predict them.
 #[derive(Debug, Default)]

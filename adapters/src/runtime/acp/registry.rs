@@ -70,7 +70,7 @@ pub enum Unresolved {
     /// Its command is not installed.
     #[error("agent {name} is not installed: {hint}")]
     NotInstalled {
-        /// The agent.
+        /// The built-in agent's name, as configured.
         name: String,
         /// What to install.
         hint: String,

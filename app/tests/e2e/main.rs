@@ -1,6 +1,9 @@
 //! Black-box tests of the whole binary: the real SQLite (and Postgres) ledger, the real
 //! acpx and the bundled echo agent, over HTTP on loopback.
 
+// Helpers outside the #[test] functions fail their test the same way: by panicking.
+#![allow(clippy::expect_used)]
+
 mod acp;
 mod caps;
 mod cluster;

@@ -1,41 +1,18 @@
-//! Starts the real `clawdforge` binary on a free loopback port with its own
-//! data directory, and talks to it over HTTP.
+//! The real `clawdforge` binary on a free loopback port with its own data
+//! directory, and an HTTP client for it.
 
+use crate::process::Started;
+use crate::sse::Sse;
+use crate::{acpx, bin, last_line, root};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::mpsc;
+use std::path::PathBuf;
+use std::process::{Command, ExitStatus, Output};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
-
-/// The workspace root (this crate lives in `<root>/tests`).
-pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
-}
-
-/// The built binary: `scripts/test` builds it before the tests run.
-pub fn bin() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"));
-    let bin = target.join("debug").join("clawdforge");
-    assert!(
-        bin.is_file(),
-        "{} is missing: build it first with `cargo build -p clawdforge` (scripts/test does)",
-        bin.display()
-    );
-    bin
-}
-
-/// The project's pinned acpx: `scripts/test` installs it.
-pub fn acpx() -> PathBuf {
-    let acpx = root().join("node_modules/.bin/acpx");
-    assert!(acpx.is_file(), "{} is missing: run `npm install` in the project root (scripts/test does)", acpx.display());
-    acpx
-}
 
 /// The agent runtime the tests run on: `TEST_AGENT_RUNTIME` (`acp` or
 /// `acpx`; not `CLAWDFORGE_*`, which the server would read), else the default `acp`. Tests about one runtime name it in their
@@ -44,21 +21,11 @@ pub fn runtime() -> String {
     std::env::var("TEST_AGENT_RUNTIME").unwrap_or_else(|_| "acp".to_owned())
 }
 
-/// The processes whose working directory lies under `dir` (agents run in
-/// their session's workspace), read from /proc.
-pub fn processes_under(dir: &Path) -> Vec<u32> {
-    let Ok(dir) = std::fs::canonicalize(dir) else { return Vec::new() };
-    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
-    entries
-        .filter_map(Result::ok)
-        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
-        .filter(|pid| std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd.starts_with(&dir)))
-        .collect()
-}
-
 /// A data directory and the config file that points into it.
 pub struct Instance {
+    /// The directory (removed when the last holder drops it).
     pub dir: Arc<TempDir>,
+    /// The config file in it.
     pub config: PathBuf,
 }
 
@@ -108,17 +75,14 @@ impl Instance {
     }
 }
 
-/// The last non-empty line of some output.
-pub fn last_line(out: &[u8]) -> String {
-    String::from_utf8_lossy(out).lines().rev().find(|l| !l.trim().is_empty()).unwrap_or_default().trim().to_owned()
-}
-
 /// A running server.
 pub struct Server {
-    child: Child,
+    process: Started,
+    /// `http://ADDR`.
     pub base: String,
     /// The token of app `default` when this start created it.
     pub token: Option<String>,
+    /// What the server has written to stderr so far.
     pub stderr: Arc<Mutex<String>>,
     /// The stdout lines printed before the `listening on` line.
     pub banner: Vec<String>,
@@ -127,56 +91,19 @@ pub struct Server {
 
 impl Server {
     fn start(instance: &Instance) -> Server {
-        let mut child = Command::new(bin())
-            .arg("--config")
-            .arg(&instance.config)
-            .arg("serve")
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn clawdforge serve");
-        let (tx, rx) = mpsc::channel::<String>();
-        let stdout = child.stdout.take().expect("stdout");
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let stderr_log = Arc::new(Mutex::new(String::new()));
-        let sink = stderr_log.clone();
-        let stderr = child.stderr.take().expect("stderr");
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let mut s = sink.lock().expect("lock");
-                s.push_str(&line);
-                s.push('\n');
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut token = None;
-        let mut expect_token = false;
-        let mut banner = Vec::new();
-        let base = loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = rx
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("server did not start; stderr:\n{}", stderr_log.lock().expect("lock")));
-            if !line.contains("listening on ") {
-                banner.push(line.clone());
-            }
-            if expect_token {
-                token = Some(line.trim().to_owned());
-                expect_token = false;
-            } else if line.starts_with("created app default") {
-                expect_token = true;
-            } else if let Some(addr) = line.split("listening on ").nth(1) {
-                break addr.trim().to_owned();
-            }
-        };
+        let mut cmd = Command::new(bin());
+        cmd.arg("--config").arg(&instance.config).arg("serve").env("RUST_LOG", "info");
+        let started = Started::start(cmd, Duration::from_secs(30)).unwrap_or_else(|e| panic!("{e}"));
+        let token = started.default_token();
         let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
-        Server { child, base, token, stderr: stderr_log, banner, http }
+        Server {
+            base: started.base.clone(),
+            token,
+            stderr: started.stderr.clone(),
+            banner: started.banner.clone(),
+            process: started,
+            http,
+        }
     }
 
     /// The default app's token (this start must have created it).
@@ -212,6 +139,7 @@ impl Server {
         Ok(Reply { status, body, headers })
     }
 
+    /// `POST /sessions` with `agent`.
     pub async fn create(&self, token: &str, agent: &str) -> Reply {
         self.call(Method::POST, "/sessions", Some(token), Some(json!({ "agent": agent }))).await
     }
@@ -222,26 +150,29 @@ impl Server {
         body["session_id"].as_str().expect("a session id").to_owned()
     }
 
+    /// `POST /sessions/{id}/turn` with `prompt`.
     pub async fn turn(&self, token: &str, id: &str, prompt: &str) -> Reply {
         self.call(Method::POST, &format!("/sessions/{id}/turn"), Some(token), Some(json!({ "prompt": prompt }))).await
     }
 
+    /// `GET path`.
     pub async fn get(&self, token: &str, path: &str) -> Reply {
         self.call(Method::GET, path, Some(token), None).await
     }
 
+    /// `DELETE /sessions/{id}`.
     pub async fn delete(&self, token: &str, id: &str) -> Reply {
         self.call(Method::DELETE, &format!("/sessions/{id}"), Some(token), None).await
     }
 
     /// The server's process id.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.child.id()
     }
 
     /// Sends SIGTERM.
     pub fn terminate(&self) {
-        let pid = Pid::from_raw(i32::try_from(self.child.id()).expect("pid fits"));
+        let pid = Pid::from_raw(i32::try_from(self.process.child.id()).expect("pid fits"));
         kill(pid, Signal::SIGTERM).expect("send SIGTERM");
     }
 
@@ -249,7 +180,7 @@ impl Server {
     pub fn wait(mut self) -> ExitStatus {
         let deadline = Instant::now() + Duration::from_secs(40);
         loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
+            if let Some(status) = self.process.child.try_wait().expect("wait") {
                 return status;
             }
             assert!(Instant::now() < deadline, "server did not exit after SIGTERM");
@@ -259,7 +190,7 @@ impl Server {
 
     /// SIGKILL: the process ends at once, as in a crash (shared handles may still point at it).
     pub fn kill9(&self) {
-        let pid = Pid::from_raw(i32::try_from(self.child.id()).expect("pid fits"));
+        let pid = Pid::from_raw(i32::try_from(self.process.child.id()).expect("pid fits"));
         kill(pid, Signal::SIGKILL).expect("send SIGKILL");
     }
 
@@ -270,18 +201,14 @@ impl Server {
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A response.
+/// A response, read whole.
 #[derive(Debug)]
 pub struct Reply {
+    /// The HTTP status.
     pub status: StatusCode,
+    /// The JSON body, or the text as a JSON string.
     pub body: Value,
+    /// The response headers (`Retry-After`, `Allow`, ...).
     pub headers: reqwest::header::HeaderMap,
 }
 
@@ -290,85 +217,6 @@ impl Reply {
     pub fn expect_status(self, want: u16) -> Value {
         assert_eq!(self.status.as_u16(), want, "unexpected status; body: {}", self.body);
         self.body
-    }
-}
-
-/// Polls `f` until it yields `Some`, for up to `secs`.
-pub async fn eventually<T, F, Fut>(secs: u64, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "condition not reached within {secs} s");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-/// One server-sent event.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SseEvent {
-    pub id: Option<u64>,
-    pub event: String,
-    pub data: Value,
-}
-
-/// A server-sent event stream being read.
-pub struct Sse {
-    resp: reqwest::Response,
-    buf: String,
-    /// How many `: keep-alive` comments came so far.
-    pub keep_alives: usize,
-}
-
-impl Sse {
-    /// The status and content type of the response.
-    pub fn head(&self) -> (u16, String) {
-        let ct = self.resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
-        (self.resp.status().as_u16(), ct.to_owned())
-    }
-
-    /// The next event; `None` when the stream ends.
-    pub async fn next(&mut self) -> Option<SseEvent> {
-        loop {
-            if let Some(end) = self.buf.find("\n\n") {
-                let block: String = self.buf.drain(..end + 2).collect();
-                let (mut id, mut event, mut data) = (None, String::new(), String::new());
-                for line in block.lines() {
-                    if line.starts_with(':') {
-                        self.keep_alives += 1;
-                    } else if let Some(v) = line.strip_prefix("id: ") {
-                        id = Some(v.parse().expect("numeric id"));
-                    } else if let Some(v) = line.strip_prefix("event: ") {
-                        event = v.to_owned();
-                    } else if let Some(v) = line.strip_prefix("data: ") {
-                        data.push_str(v);
-                    }
-                }
-                if event.is_empty() {
-                    continue;
-                }
-                let data = serde_json::from_str(&data).expect("JSON data");
-                return Some(SseEvent { id, event, data });
-            }
-            match self.resp.chunk().await {
-                Ok(Some(bytes)) => self.buf.push_str(std::str::from_utf8(&bytes).expect("utf-8")),
-                _ => return None,
-            }
-        }
-    }
-
-    /// Every event until the stream ends.
-    pub async fn rest(&mut self) -> Vec<SseEvent> {
-        let mut all = Vec::new();
-        while let Some(e) = self.next().await {
-            all.push(e);
-        }
-        all
     }
 }
 

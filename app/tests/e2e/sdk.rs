@@ -2,15 +2,13 @@
 //! (openapi-python-client, installed by `scripts/test`) drives a session
 //! against the live server.
 
-use crate::support::{last_line, root, Instance};
+use crate::support::{last_line, node_tool, root, venv_tool, Instance};
 use serde_json::Value;
 use std::process::Command;
 
 #[tokio::test]
 async fn a_generated_python_client_runs_a_whole_session() {
-    let venv = root().join("target/sdk-venv/bin");
-    let generator = venv.join("openapi-python-client");
-    assert!(generator.is_file(), "{} is missing: scripts/test installs it", generator.display());
+    let generator = venv_tool("openapi-python-client");
     let out_dir = tempfile::tempdir().expect("tempdir");
     let client_dir = out_dir.path().join("client");
     let generated = Command::new(&generator)
@@ -26,8 +24,8 @@ async fn a_generated_python_client_runs_a_whole_session() {
     let server = instance.start();
     let token = server.token();
     let run = tokio::task::spawn_blocking(move || {
-        Command::new(venv.join("python"))
-            .arg(root().join("tests/fixtures/sdk_round_trip.py"))
+        Command::new(venv_tool("python"))
+            .arg(root().join("app/tests/fixtures/sdk_round_trip.py"))
             .arg(&server.base)
             .arg(&token)
             .env("PYTHONPATH", &client_dir)
@@ -51,16 +49,15 @@ async fn a_generated_python_client_runs_a_whole_session() {
 
 #[tokio::test]
 async fn a_generated_typescript_client_runs_a_whole_session_and_reads_typed_errors() {
-    let bin = root().join("node_modules/.bin");
     for tool in ["openapi-ts", "tsc", "tsx"] {
-        assert!(bin.join(tool).is_file(), "{tool} is missing: scripts/setup installs it (npm install)");
+        node_tool(tool);
     }
     // Inside the project, so that the generated code resolves the project's node_modules.
     let work = tempfile::Builder::new().prefix("ts-sdk-").tempdir_in(root().join("target")).expect("tempdir");
     for file in ["sdk_round_trip.ts", "tsconfig.json"] {
-        std::fs::copy(root().join("tests/fixtures/ts").join(file), work.path().join(file)).expect("copy fixture");
+        std::fs::copy(root().join("app/tests/fixtures/ts").join(file), work.path().join(file)).expect("copy fixture");
     }
-    let generated = Command::new(bin.join("openapi-ts"))
+    let generated = Command::new(node_tool("openapi-ts"))
         .arg("-i")
         .arg(root().join("openapi.yaml"))
         .arg("-o")
@@ -68,7 +65,7 @@ async fn a_generated_typescript_client_runs_a_whole_session_and_reads_typed_erro
         .output()
         .expect("run openapi-ts");
     assert!(generated.status.success(), "generation failed: {}", String::from_utf8_lossy(&generated.stderr));
-    let checked = Command::new(bin.join("tsc")).arg("-p").arg(work.path()).output().expect("run tsc");
+    let checked = Command::new(node_tool("tsc")).arg("-p").arg(work.path()).output().expect("run tsc");
     assert!(checked.status.success(), "the client does not type-check:\n{}", String::from_utf8_lossy(&checked.stdout));
 
     let instance = Instance::new("");
@@ -76,7 +73,7 @@ async fn a_generated_typescript_client_runs_a_whole_session_and_reads_typed_erro
     let token = server.token();
     let script = work.path().join("sdk_round_trip.ts");
     let run = tokio::task::spawn_blocking(move || {
-        Command::new(bin.join("tsx")).arg(&script).arg(&server.base).arg(&token).output().map(|o| (o, server))
+        Command::new(node_tool("tsx")).arg(&script).arg(&server.base).arg(&token).output().map(|o| (o, server))
     })
     .await
     .expect("join")

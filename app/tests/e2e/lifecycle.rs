@@ -2,7 +2,6 @@
 
 use crate::support::{eventually, Instance};
 use reqwest::Method;
-use std::time::Duration;
 
 #[tokio::test]
 async fn sessions_open_before_a_restart_keep_working_after_it() {
@@ -26,10 +25,14 @@ async fn sigterm_during_a_turn_lets_it_finish_and_loses_nothing() {
     let instance = Instance::new("");
     let server = instance.start();
     let token = server.token();
-    let id = server.open_session(&token, "echo").await;
-    let (reply, ()) = tokio::join!(server.turn(&token, &id, "finish me"), async {
-        // The turn is in flight (a warm echo turn takes about a second through acpx).
-        tokio::time::sleep(Duration::from_millis(300)).await;
+    // `__drip__` says eight chunks 0.4 s apart: the turn is still running when seen running.
+    let id = server.open_session(&token, "faulty").await;
+    let (reply, ()) = tokio::join!(server.turn(&token, &id, "finish me __drip__"), async {
+        eventually(20, || async {
+            let view = server.get(&token, &format!("/sessions/{id}")).await.expect_status(200);
+            (view["running"] == true).then_some(())
+        })
+        .await;
         server.terminate();
     });
     let body = reply.expect_status(200);
@@ -40,7 +43,7 @@ async fn sigterm_during_a_turn_lets_it_finish_and_loses_nothing() {
     let view = server.get(&token, &format!("/sessions/{id}")).await.expect_status(200);
     assert_eq!((view["turn_count"].as_u64(), view["status"].as_str()), (Some(1), Some("open")));
     let turns = server.get(&token, &format!("/sessions/{id}/turns")).await.expect_status(200);
-    assert_eq!(turns["turns"][0]["prompt"], "finish me");
+    assert_eq!(turns["turns"][0]["prompt"], "finish me __drip__");
 }
 
 #[tokio::test]

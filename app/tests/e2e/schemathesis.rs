@@ -1,15 +1,14 @@
-//! Schemathesis (installed by `scripts/test` into `target/sdk-venv`) runs every
+//! Schemathesis (installed by `scripts/setup --tests` into `target/sdk-venv`) runs every
 //! check, the stateful phase included, against the live server and its own
 //! served spec, and finds nothing. `use_after_free` is left out: a closed
 //! session stays readable by contract.
 
-use crate::support::{root, Instance};
+use crate::support::{root, venv_tool, Instance};
 use std::process::Command;
 
 #[tokio::test]
 async fn schemathesis_finds_no_failure_against_the_live_server() {
-    let st = root().join("target/sdk-venv/bin/schemathesis");
-    assert!(st.is_file(), "{} is missing: scripts/test installs it", st.display());
+    let st = venv_tool("schemathesis");
     let allowed = tempfile::tempdir().expect("tempdir");
     let allowed_root = allowed.path().canonicalize().expect("canonical root");
     let file = allowed_root.join("notes.txt");
@@ -35,7 +34,7 @@ async fn schemathesis_finds_no_failure_against_the_live_server() {
         let out = tokio::task::spawn_blocking(move || {
             Command::new(&st)
                 .arg("--config-file")
-                .arg(root().join("tests/fixtures/schemathesis.toml"))
+                .arg(root().join("app/tests/fixtures/schemathesis.toml"))
                 .arg("run")
                 .arg(&spec)
                 .args(["--checks", "all", "--exclude-checks", "use_after_free"])
@@ -45,7 +44,7 @@ async fn schemathesis_finds_no_failure_against_the_live_server() {
                 .arg("-H")
                 .arg(format!("Authorization: Bearer {token}"))
                 .env("SCHEMATHESIS_HOOKS", "schemathesis_hooks")
-                .env("PYTHONPATH", root().join("tests/fixtures"))
+                .env("PYTHONPATH", root().join("app/tests/fixtures"))
                 .env("CF_ALLOWED_FILE", &file)
                 .env("NO_COLOR", "1")
                 .output()
