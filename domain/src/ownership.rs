@@ -44,7 +44,7 @@ impl fmt::Display for NodeId {
 /// A node as the ledger last heard of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeRecord {
-    /// Its id.
+    /// The gateway's `node_id`.
     pub id: NodeId,
     /// Where the other gateways reach it (`http://host:port`).
     pub url: String,

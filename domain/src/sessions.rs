@@ -28,7 +28,7 @@ pub struct NewSession {
 /// What a turn request carries: its prompt parsed, its files still to check.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TurnRequest {
-    /// The prompt.
+    /// Within the size limit and not blank (see [`Prompt::parse`]).
     pub prompt: Prompt,
     /// Paths the agent should look at.
     pub files: Vec<String>,

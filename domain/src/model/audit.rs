@@ -59,7 +59,7 @@ impl AuditKind {
 pub struct AuditEvent {
     /// What happened.
     pub kind: AuditKind,
-    /// When.
+    /// When it happened.
     pub at: Timestamp,
     /// Details (never a prompt), as stored: written from an [`AuditDetail`].
     pub detail: Value,
@@ -100,12 +100,12 @@ impl DecidedBy {
 pub enum AuditDetail {
     /// A session was created: `create`.
     Created {
-        /// Its agent.
+        /// The agent the client asked for.
         agent: AgentName,
     },
     /// Its owner closed it: `close`.
     Closed {
-        /// Why.
+        /// `client` (a DELETE) or another reason the gateway gave.
         reason: CloseReason,
     },
     /// Its agent could not be started, so it was closed at once: `close`.
@@ -163,7 +163,7 @@ pub enum AuditDetail {
     PermissionDecided {
         /// The turn it happened in.
         turn_index: u32,
-        /// The request.
+        /// The id the client answered (as in `/permissions/{request_id}`).
         request_id: String,
         /// The option chosen; none for a cancel.
         option_id: Option<String>,

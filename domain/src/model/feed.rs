@@ -66,7 +66,7 @@ pub struct FeedEvent {
     pub kind: FeedKind,
     /// The turn it belongs to, if any.
     pub turn_index: Option<u32>,
-    /// When.
+    /// When it was written to the feed.
     pub at: Timestamp,
     /// The kind's payload: the agent message of an `update`, the whole turn
     /// answer of a `turn`, the request of a `permission`, ...

@@ -8,7 +8,7 @@ pub enum StatusFilter {
     Open,
     /// Only closed sessions.
     Closed,
-    /// Both.
+    /// Open and closed sessions alike (the default).
     #[default]
     All,
 }
@@ -74,7 +74,7 @@ pub struct ListQuery {
 /// A page of sessions, newest first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionPage {
-    /// The sessions.
+    /// At most the page's limit, newest first.
     pub sessions: Vec<Session>,
     /// The cursor of the next page, when there is one.
     pub next_cursor: Option<ListCursor>,

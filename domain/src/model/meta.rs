@@ -13,9 +13,9 @@ pub enum InvalidMeta {
     /// The serialized object is too large.
     #[error("must be at most {max} bytes of JSON, got {got}")]
     TooLarge {
-        /// The limit.
+        /// The limit, in bytes of serialized JSON.
         max: usize,
-        /// The size given.
+        /// The serialized size of the value given.
         got: usize,
     },
 }
@@ -41,7 +41,7 @@ impl Meta {
         Self(map)
     }
 
-    /// The object.
+    /// The JSON object, as the client gave it.
     pub fn as_map(&self) -> &Map<String, Value> {
         &self.0
     }

@@ -49,7 +49,7 @@ pub enum SessionState {
     Closed {
         /// When it was closed.
         at: Timestamp,
-        /// Why.
+        /// Who or what closed it.
         reason: CloseReason,
     },
 }
@@ -75,7 +75,7 @@ pub struct Caps {
 /// The ledger's answer to an atomic capped create.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admission {
-    /// Inserted.
+    /// The session and its `create` event were written together.
     Admitted,
     /// The global cap is reached; nothing was written.
     PoolFull,
@@ -118,7 +118,7 @@ impl Session {
         self.last_turn_at = Some(completed_at);
     }
 
-    /// Its id.
+    /// The id clients address it by (`/sessions/{id}`).
     pub fn id(&self) -> &SessionId {
         &self.id
     }

@@ -26,7 +26,7 @@ impl Prompt {
         Self::new(raw).ok_or_else(|| Error::invalid("prompt", "must not be empty"))
     }
 
-    /// The text.
+    /// The prompt as the client wrote it: the one way to read it.
     pub fn as_str(&self) -> &str {
         self.0.expose()
     }
@@ -45,7 +45,7 @@ impl Prompt {
 /// A turn as a client asks for it: the prompt and the files the agent should look at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TurnInput {
-    /// The prompt.
+    /// Within the size limit and not blank (see [`Prompt::parse`]).
     pub prompt: Prompt,
     /// Absolute paths inside the allowed roots.
     pub files: Vec<String>,

@@ -1,4 +1,6 @@
-use super::support::spawn_api;
+use super::support::{spawn_api, TestApi};
+use clawdforge_domain::manual_clock::ManualClock;
+use std::sync::Arc;
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -31,12 +33,13 @@ async fn listing_shows_only_the_callers_sessions() {
 
 #[tokio::test]
 async fn listing_is_newest_first_and_pages_with_next_cursor() {
-    let api = spawn_api().await;
+    let clock = Arc::new(ManualClock::at_secs(1_700_000_000));
+    let api = TestApi::builder().clock(clock.clone()).build().await;
     let mut created = Vec::new();
     for _ in 0..3 {
         created.push(api.create_session(&api.alpha).await);
-        // Distinct creation milliseconds, so "newest first" is the creation order reversed.
-        tokio::time::sleep(Duration::from_millis(3)).await;
+        // Distinct creation instants, so "newest first" is the creation order reversed.
+        clock.advance(Duration::from_millis(3));
     }
     created.reverse();
 

@@ -7,7 +7,8 @@ use crate::ids::RandomIds;
 use crate::ledger::MemoryLedger;
 use async_trait::async_trait;
 use clawdforge_domain::model::{AgentName, RunOutcome, TurnOutput};
-use clawdforge_domain::ports::{AgentRuntime, AgentSession, MockAgentRuntime, MockOneShotRunner, TurnSink};
+use clawdforge_domain::manual_clock::ManualClock;
+use clawdforge_domain::ports::{AgentRuntime, AgentSession, Clock, MockAgentRuntime, MockOneShotRunner, TurnSink};
 use clawdforge_domain::{Apps, RunPolicy, Runs, RuntimeError, SessionPolicy, Sessions};
 use poem::endpoint::BoxEndpoint;
 use poem::http::{HeaderMap, Method, StatusCode};
@@ -136,6 +137,7 @@ pub struct ApiBuilder {
     run_outcome: RunOutcome,
     hold: Option<TurnHold>,
     runtime: Option<Arc<dyn AgentRuntime>>,
+    clock: Option<Arc<ManualClock>>,
 }
 
 impl Default for ApiBuilder {
@@ -158,6 +160,7 @@ impl Default for ApiBuilder {
                 usage: Default::default(),
             },
             hold: None,
+            clock: None,
             runtime: None,
         }
     }
@@ -212,10 +215,19 @@ impl ApiBuilder {
         self
     }
 
+    /// Reads time from this clock instead of the system's, so a test moves it.
+    pub fn clock(mut self, clock: Arc<ManualClock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
     /// Starts the API with apps `alpha` and `beta`.
     pub async fn build(self) -> TestApi {
         let ledger = Arc::new(MemoryLedger::new());
-        let clock = Arc::new(SystemClock);
+        let clock: Arc<dyn Clock> = match self.clock {
+            Some(c) => c,
+            None => Arc::new(SystemClock),
+        };
         let ids = Arc::new(RandomIds);
         let prompts = Arc::new(Mutex::new(Vec::new()));
 

@@ -1,11 +1,14 @@
 use super::support::TestApi;
+use clawdforge_domain::manual_clock::ManualClock;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[tokio::test]
 async fn the_sweeper_closes_an_idle_session_with_reason_ttl_and_audits_it() {
-    let api = TestApi::builder().policy(|p| p.session_ttl = Duration::ZERO).build().await;
+    let clock = Arc::new(ManualClock::at_secs(1_700_000_000));
+    let api = TestApi::builder().clock(clock.clone()).policy(|p| p.session_ttl = Duration::ZERO).build().await;
     let sid = api.create_session(&api.alpha).await;
-    tokio::time::sleep(Duration::from_millis(5)).await;
+    clock.advance(Duration::from_millis(5));
 
     let report = api.sessions.sweep_once().await.expect("sweep");
     assert_eq!(report.soft_closed, 1);
@@ -22,10 +25,11 @@ async fn the_sweeper_closes_an_idle_session_with_reason_ttl_and_audits_it() {
 
 #[tokio::test]
 async fn the_sweeper_deletes_a_long_closed_session_which_is_then_404() {
-    let api = TestApi::builder().policy(|p| p.session_hard_ttl = Duration::ZERO).build().await;
+    let clock = Arc::new(ManualClock::at_secs(1_700_000_000));
+    let api = TestApi::builder().clock(clock.clone()).policy(|p| p.session_hard_ttl = Duration::ZERO).build().await;
     let sid = api.create_session(&api.alpha).await;
     api.delete(&api.alpha, &sid).await.ok();
-    tokio::time::sleep(Duration::from_millis(5)).await;
+    clock.advance(Duration::from_millis(5));
 
     let report = api.sessions.sweep_once().await.expect("sweep");
     assert_eq!(report.hard_deleted, 1);
