@@ -1,7 +1,7 @@
 use super::support::{spawn_api, TestApi};
 use clawdforge_domain::manual_clock::ManualClock;
-use std::sync::Arc;
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 fn ids(body: &serde_json::Value) -> Vec<String> {
