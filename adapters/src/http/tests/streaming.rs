@@ -294,3 +294,73 @@ async fn the_feed_refuses_a_bad_last_event_id_and_another_apps_session() {
     let names: Vec<String> = frames(&feed.raw).into_iter().map(|(n, _, _)| n).collect();
     assert_eq!(names, ["update", "update", "turn", "closed"], "{}", feed.raw);
 }
+
+/// Says `n` chunks in one turn, as fast as the sink takes them.
+struct Flood(usize);
+
+#[async_trait]
+impl AgentRuntime for Flood {
+    async fn open(&self, _: &AgentSession) -> Result<(), RuntimeError> {
+        Ok(())
+    }
+
+    async fn prompt(
+        &self,
+        _: &AgentSession,
+        _: &str,
+        _: Duration,
+        sink: Arc<dyn TurnSink>,
+    ) -> Result<TurnOutput, RuntimeError> {
+        let events: Vec<Value> = (0..self.0).map(|i| chunk(&format!("{i} "))).collect();
+        for e in &events {
+            sink.update(e);
+        }
+        let text = events.iter().filter_map(|e| e.pointer("/params/update/content/text")?.as_str()).collect();
+        Ok(TurnOutput { stop_reason: "end_turn".into(), events, text, notices: Vec::new(), usage: Default::default() })
+    }
+
+    async fn cancel(&self, _: &AgentSession) -> Result<bool, RuntimeError> {
+        Ok(false)
+    }
+
+    async fn close(&self, _: &AgentSession) -> Result<(), RuntimeError> {
+        Ok(())
+    }
+
+    async fn discard(&self, _: &AgentSession) -> Result<(), RuntimeError> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_feed_reader_left_far_behind_catches_up_from_the_ledger_missing_nothing_and_follows_on() {
+    use clawdforge_domain::model::{AppName, FeedKind, SessionId};
+    use futures::{FutureExt, StreamExt};
+    // Far more than a live reader may fall behind (1,024) before it is dropped.
+    const UPDATES: usize = 3000;
+    let api = TestApi::builder().runtime(Arc::new(Flood(UPDATES))).build().await;
+    let sid = api.create_session(&api.alpha).await;
+    let (app, id) = (AppName::new("alpha").expect("name"), SessionId::new(sid.clone()).expect("id"));
+    let mut feed = Box::pin(api.sessions.feed(&app, &id, 0).await.expect("feed"));
+    // One poll: the reader reads the (empty) ledger and subscribes to the live channel.
+    assert!(feed.next().now_or_never().is_none(), "nothing to read yet");
+
+    // Two turns run while nobody reads: 2 × (turn_started, 3,000 updates, turn).
+    for _ in 0..2 {
+        assert_eq!(api.turn(&api.alpha, &sid, json!({"prompt": "go"})).await.status, 200);
+    }
+    let mut seen = Vec::new();
+    while seen.len() < 2 * (UPDATES + 2) {
+        let event = feed.next().await.expect("the feed goes on").expect("an event");
+        seen.push((event.seq, event.kind));
+    }
+    let seqs: Vec<u64> = seen.iter().map(|(s, _)| *s).collect();
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>(), "every event once, in order");
+    let ends = seen.iter().filter(|(_, k)| *k == FeedKind::Turn).count();
+    assert_eq!(ends, 2);
+
+    // Caught up, it follows live again: a third turn arrives on the same stream.
+    assert_eq!(api.turn(&api.alpha, &sid, json!({"prompt": "go"})).await.status, 200);
+    let next = feed.next().await.expect("the feed goes on").expect("an event");
+    assert_eq!((next.seq, next.kind), (seqs.len() as u64 + 1, FeedKind::TurnStarted));
+}
