@@ -38,7 +38,9 @@ pub async fn serve(settings: Settings, ledger: Arc<dyn Ledger>) -> anyhow::Resul
             println!("metrics on http://{bound}/metrics");
             let routes = metrics_routes(metrics.clone(), core.sessions.clone());
             Some(tokio::spawn(async move {
-                if let Err(e) = serve_http(listener, routes, limits, std::future::pending(), grace).await {
+                if let Err(e) =
+                    serve_http(listener, routes, limits, std::future::pending(), grace, async {}, Duration::ZERO).await
+                {
                     warn!(error = %e, "the metrics server failed");
                 }
             }))
@@ -90,13 +92,23 @@ pub async fn serve(settings: Settings, ledger: Arc<dyn Ledger>) -> anyhow::Resul
     let token = settings.metrics.as_ref().and_then(|m| m.token.clone());
     let metrics_route = core.metrics.clone().map(|metrics| MetricsRoute { metrics, token });
     let routes = api_routes_in_cluster(state, http, metrics_route, node.as_ref().map(|n| n.cluster.clone()));
-    let result = serve_http(listener, routes, limits, shutdown_signal(), grace).await;
+    // Turns still running past the grace are cut off: each is recorded as
+    // failed (reason `shutdown`) and its agent stopped, and its client is
+    // answered (502, saying so) while the connection is still there; the
+    // agent may take `cancel_grace` to stop before it is killed.
+    let cut_off = async {
+        let abandoned = core.sessions.abandon_running("shutdown").await;
+        if abandoned > 0 {
+            warn!(turns = abandoned, "turns cut off by the shutdown were recorded as failed");
+        }
+    };
+    let drain = settings.sessions.cancel_grace + Duration::from_secs(1);
+    let result = serve_http(listener, routes, limits, shutdown_signal(), grace, cut_off, drain).await;
     sweeper.abort();
     if let Some(m) = metrics_server {
         m.abort();
     }
-    // Turns still running past the grace are cut off: each is recorded as
-    // failed (reason `shutdown`) and its agent's work stopped, before exit.
+    // Turns that run with no request waiting (`wait: false`) are cut off too.
     let abandoned = core.sessions.abandon_running("shutdown").await;
     if abandoned > 0 {
         warn!(turns = abandoned, "turns cut off by the shutdown were recorded as failed");

@@ -38,14 +38,19 @@ impl Default for ConnectionLimits {
     }
 }
 
-/// Serves `ep` on `listener` until `shutdown` resolves; then stops accepting,
-/// lets running requests finish for up to `grace`, and returns.
+/// Serves `ep` on `listener` until `shutdown` resolves; then stops accepting
+/// and lets running requests finish for up to `grace`. Past the grace it runs
+/// `cut_off` (the caller stops what still runs, so that each request still
+/// open is answered, saying why) and waits up to `drain` for those answers
+/// to go out before it returns and the connections close.
 pub async fn serve<E>(
     listener: TcpListener,
     ep: E,
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()>,
     grace: Duration,
+    cut_off: impl Future<Output = ()>,
+    drain: Duration,
 ) -> std::io::Result<()>
 where
     E: Endpoint + 'static,
@@ -89,6 +94,10 @@ where
     connections.close();
     if tokio::time::timeout(grace, connections.wait()).await.is_err() {
         tracing::warn!(grace_secs = grace.as_secs(), "requests still running after the grace period");
+        cut_off.await;
+        if tokio::time::timeout(drain, connections.wait()).await.is_err() {
+            tracing::warn!(drain_secs = drain.as_secs(), "requests still unanswered after the cut-off");
+        }
     }
     Ok(())
 }

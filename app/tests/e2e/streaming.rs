@@ -254,7 +254,7 @@ async fn a_timed_out_streamed_turn_ends_with_the_timeout_error_and_the_next_turn
 
 #[tokio::test]
 async fn sigterm_past_the_grace_records_the_cut_off_turn_as_failed_and_stops_its_agent() {
-    let instance = Instance::new("shutdown_grace_secs = 1\n");
+    let instance = Instance::new("shutdown_grace_secs = 1\ncancel_grace_secs = 1\n");
     let server = instance.start();
     let token = server.token();
     let id = server.open_session(&token, "faulty").await;
@@ -267,13 +267,11 @@ async fn sigterm_past_the_grace_records_the_cut_off_turn_as_failed_and_stops_its
         until_running(&server, &token, &id).await;
         server.terminate();
     });
-    // The connection went with the server unanswered, or (when the agent's
-    // stop reached the turn before the process exited) it was told why.
-    if let Ok(answered) = turn {
-        assert_eq!(answered.status().as_u16(), 502);
-        let body: Value = answered.json().await.expect("a JSON error");
-        assert!(body["error"].as_str().is_some_and(|e| e.contains("shut down")), "{body}");
-    }
+    // The cut-off request is answered before the connection goes, saying why.
+    let answered = turn.expect("an answer, not a dropped connection");
+    assert_eq!(answered.status().as_u16(), 502);
+    let body: Value = answered.json().await.expect("a JSON error");
+    assert!(body["error"].as_str().is_some_and(|e| e.contains("shut down")), "{body}");
     assert!(server.wait().success(), "exit status after SIGTERM");
 
     let server = instance.start();
