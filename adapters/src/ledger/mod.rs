@@ -7,6 +7,7 @@ mod contract;
 pub mod memory;
 pub mod postgres;
 pub mod sqlite;
+mod twins;
 
 pub use memory::MemoryLedger;
 pub use postgres::{PgLedger, PgOpenError};

@@ -1,0 +1,126 @@
+//! Queries whose text is the same on SQLite and Postgres, written once here
+//! and instantiated in each backend's module for its connection type. The
+//! module that expands one brings `db_error` and `write` from its parent
+//! (each backend's own error mapping and write retry) and shares the row
+//! types and schema of `sqlite/`, as the Postgres ledger does.
+
+/// App queries (insert, lookup by token hash, list, revoke, rotate) over `$conn`.
+macro_rules! app_queries {
+    ($conn:ty) => {
+        use super::{db_error, write};
+        use clawdforge_domain::model::{AppName, AppRecord, Timestamp, TokenHash};
+        use clawdforge_domain::LedgerError;
+        use diesel::prelude::*;
+        use $crate::ledger::sqlite::rows::AppRow;
+        use $crate::ledger::sqlite::schema::apps;
+
+        pub(super) fn insert(c: &mut $conn, app: &AppRecord) -> Result<(), LedgerError> {
+            let row = AppRow::new(app);
+            write(c, |c| diesel::insert_into(apps::table).values(&row).execute(c)).map(drop)
+        }
+
+        pub(super) fn by_token_hash(c: &mut $conn, hash: &TokenHash) -> Result<Option<AppRecord>, LedgerError> {
+            let row = apps::table
+                .filter(apps::token_hash.eq(hash.as_str()))
+                .select(AppRow::as_select())
+                .first(c)
+                .optional()
+                .map_err(db_error)?;
+            row.map(AppRow::into_domain).transpose()
+        }
+
+        pub(super) fn list(c: &mut $conn) -> Result<Vec<AppRecord>, LedgerError> {
+            let rows = apps::table.order(apps::name.asc()).select(AppRow::as_select()).load(c).map_err(db_error)?;
+            rows.into_iter().map(AppRow::into_domain).collect()
+        }
+
+        pub(super) fn revoke(c: &mut $conn, name: &AppName, at: Timestamp) -> Result<bool, LedgerError> {
+            let active = apps::table.filter(apps::name.eq(name.as_str())).filter(apps::revoked_at.is_null());
+            let n = write(c, |c| diesel::update(active).set(apps::revoked_at.eq(at.as_millis())).execute(c))?;
+            Ok(n == 1)
+        }
+
+        pub(super) fn replace_token(c: &mut $conn, name: &AppName, hash: &TokenHash) -> Result<bool, LedgerError> {
+            let active = apps::table.filter(apps::name.eq(name.as_str())).filter(apps::revoked_at.is_null());
+            let n = write(c, |c| diesel::update(active).set(apps::token_hash.eq(hash.as_str())).execute(c))?;
+            Ok(n == 1)
+        }
+    };
+}
+
+/// Nodes and session owners (heartbeat, owner, the conditional claim) over `$conn`.
+macro_rules! ownership_queries {
+    ($conn:ty) => {
+        use super::{db_error, write};
+        use clawdforge_domain::model::{SessionId, Timestamp};
+        use clawdforge_domain::ownership::{NodeId, NodeRecord, SessionOwner};
+        use clawdforge_domain::LedgerError;
+        use diesel::prelude::*;
+        use diesel::upsert::excluded;
+        use $crate::ledger::sqlite::schema::{nodes, sessions};
+
+        pub(super) fn heartbeat(c: &mut $conn, node: &NodeRecord) -> Result<(), LedgerError> {
+            write(c, |c| {
+                diesel::insert_into(nodes::table)
+                    .values((
+                        nodes::node_id.eq(node.id.as_str()),
+                        nodes::advertise_url.eq(&node.url),
+                        nodes::heartbeat_at.eq(node.heartbeat_at.as_millis()),
+                    ))
+                    .on_conflict(nodes::node_id)
+                    .do_update()
+                    .set((
+                        nodes::advertise_url.eq(excluded(nodes::advertise_url)),
+                        nodes::heartbeat_at.eq(excluded(nodes::heartbeat_at)),
+                    ))
+                    .execute(c)
+                    .map(drop)
+            })
+        }
+
+        pub(super) fn owner(c: &mut $conn, id: &SessionId) -> Result<Option<SessionOwner>, LedgerError> {
+            let row: Option<(Option<String>, Option<i64>)> = sessions::table
+                .find(id.as_str())
+                .select((sessions::owner_node, sessions::closed_at))
+                .first(c)
+                .optional()
+                .map_err(db_error)?;
+            let Some((node, closed_at)) = row else { return Ok(None) };
+            let node = node.and_then(|n| NodeId::new(n).ok());
+            let seen = match &node {
+                Some(n) => nodes::table
+                    .find(n.as_str())
+                    .select((nodes::advertise_url, nodes::heartbeat_at))
+                    .first::<(String, i64)>(c)
+                    .optional()
+                    .map_err(db_error)?
+                    .map(|(url, at)| NodeRecord { id: n.clone(), url, heartbeat_at: Timestamp::from_millis(at) }),
+                None => None,
+            };
+            Ok(Some(SessionOwner { node, seen, closed: closed_at.is_some() }))
+        }
+
+        /// One conditional UPDATE: the row changes only while its owner is `from`.
+        pub(super) fn claim(
+            c: &mut $conn,
+            id: &SessionId,
+            node: &NodeId,
+            from: Option<&NodeId>,
+        ) -> Result<bool, LedgerError> {
+            let target = sessions::table.find(id.as_str());
+            let changed = match from {
+                Some(from) => diesel::update(target.filter(sessions::owner_node.eq(from.as_str())))
+                    .set(sessions::owner_node.eq(node.as_str()))
+                    .execute(c),
+                None => diesel::update(target.filter(sessions::owner_node.is_null()))
+                    .set(sessions::owner_node.eq(node.as_str()))
+                    .execute(c),
+            }
+            .map_err(db_error)?;
+            Ok(changed == 1)
+        }
+    };
+}
+
+pub(crate) use app_queries;
+pub(crate) use ownership_queries;
