@@ -122,5 +122,88 @@ macro_rules! ownership_queries {
     };
 }
 
+/// Turns, audit events and runs (record and read, turns by page) over `$conn`.
+macro_rules! activity_queries {
+    ($conn:ty) => {
+        use super::{db_error, write};
+        use clawdforge_domain::model::{AuditEvent, RunRecord, SessionId, Turn};
+        use clawdforge_domain::LedgerError;
+        use diesel::prelude::*;
+        use $crate::ledger::sqlite::rows::{EventRow, NewEventRow, NewRunRow, NewTurnRow, TurnRow};
+        use $crate::ledger::sqlite::schema::{runs, session_events, sessions, turns};
+
+        /// The turn goes in first: a duplicate index (primary key) or an unknown
+        /// session (foreign key) fails there and rolls back before anything else changes.
+        pub(super) fn record_turn(
+            c: &mut $conn,
+            id: &SessionId,
+            turn: &Turn,
+            event: &AuditEvent,
+        ) -> Result<(), LedgerError> {
+            let row = NewTurnRow::new(id, turn)?;
+            let event = NewEventRow::new(id, event);
+            write(c, |c| {
+                diesel::insert_into(turns::table).values(&row).execute(c)?;
+                diesel::update(sessions::table.find(id.as_str()))
+                    .set((
+                        sessions::turn_count.eq(i64::from(turn.index)),
+                        sessions::last_turn_at.eq(turn.completed_at().as_millis()),
+                    ))
+                    .execute(c)?;
+                diesel::insert_into(session_events::table).values(&event).execute(c)
+            })
+            .map(drop)
+        }
+
+        pub(super) fn record_event(c: &mut $conn, id: &SessionId, event: &AuditEvent) -> Result<(), LedgerError> {
+            let event = NewEventRow::new(id, event);
+            write(c, |c| diesel::insert_into(session_events::table).values(&event).execute(c)).map(drop)
+        }
+
+        pub(super) fn turns(c: &mut $conn, id: &SessionId) -> Result<Vec<Turn>, LedgerError> {
+            let rows = turns::table
+                .filter(turns::session_id.eq(id.as_str()))
+                .order(turns::turn_index.asc())
+                .select(TurnRow::as_select())
+                .load(c)
+                .map_err(db_error)?;
+            rows.into_iter().map(TurnRow::into_domain).collect()
+        }
+
+        pub(super) fn turns_page(
+            c: &mut $conn,
+            id: &SessionId,
+            after: u32,
+            limit: u32,
+        ) -> Result<Vec<Turn>, LedgerError> {
+            let rows = turns::table
+                .filter(turns::session_id.eq(id.as_str()))
+                .filter(turns::turn_index.gt(i64::from(after)))
+                .order(turns::turn_index.asc())
+                .limit(i64::from(limit))
+                .select(TurnRow::as_select())
+                .load(c)
+                .map_err(db_error)?;
+            rows.into_iter().map(TurnRow::into_domain).collect()
+        }
+
+        pub(super) fn events(c: &mut $conn, id: &SessionId) -> Result<Vec<AuditEvent>, LedgerError> {
+            let rows = session_events::table
+                .filter(session_events::session_id.eq(id.as_str()))
+                .order(session_events::id.asc())
+                .select(EventRow::as_select())
+                .load(c)
+                .map_err(db_error)?;
+            rows.into_iter().map(EventRow::into_domain).collect()
+        }
+
+        pub(super) fn record_run(c: &mut $conn, run: &RunRecord) -> Result<(), LedgerError> {
+            let row = NewRunRow::new(run);
+            write(c, |c| diesel::insert_into(runs::table).values(&row).execute(c)).map(drop)
+        }
+    };
+}
+
+pub(crate) use activity_queries;
 pub(crate) use app_queries;
 pub(crate) use ownership_queries;

@@ -211,6 +211,11 @@ impl Ledger for PgLedger {
         self.run(move |c| activity::turns(c, &id)).await
     }
 
+    async fn turns_page(&self, id: &SessionId, after: u32, limit: u32) -> Result<Vec<Turn>, LedgerError> {
+        let id = id.clone();
+        self.run(move |c| activity::turns_page(c, &id, after, limit)).await
+    }
+
     async fn events(&self, id: &SessionId) -> Result<Vec<AuditEvent>, LedgerError> {
         let id = id.clone();
         self.run(move |c| activity::events(c, &id)).await
