@@ -183,7 +183,7 @@ impl SessionsApi {
         let page = state.sessions.list(&auth.0, req).await?;
         let mut list = SessionList::from(&page);
         for (view, session) in list.sessions.iter_mut().zip(&page.sessions) {
-            *view = view.clone().with_live(&state.sessions.live(session.id()));
+            view.set_live(&state.sessions.live(session.id()));
         }
         Ok(OkResponse(list))
     }

@@ -2,7 +2,7 @@ use super::{Session, SessionId, Timestamp};
 use std::fmt;
 
 /// Which sessions a listing shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum StatusFilter {
     /// Only open sessions.
     Open,
@@ -27,7 +27,7 @@ impl StatusFilter {
 /// Where a page of a newest-first listing resumes: after this (created_at, id).
 ///
 /// Sessions are ordered by `created_at` descending, then `id` descending.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ListCursor {
     /// The last listed session's creation time.
     pub created_at: Timestamp,
@@ -61,7 +61,7 @@ impl fmt::Display for ListCursor {
 }
 
 /// One page request of an app's sessions.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ListQuery {
     /// Which sessions.
     pub status: StatusFilter,

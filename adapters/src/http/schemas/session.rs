@@ -53,8 +53,8 @@ impl From<&Session> for SessionCreated {
     fn from(s: &Session) -> Self {
         Self {
             ok: true,
-            session_id: s.id().to_string(),
-            agent: s.agent().to_string(),
+            session_id: s.id().as_str().to_owned(),
+            agent: s.agent().as_str().to_owned(),
             created_at: s.created_at().as_secs(),
         }
     }
@@ -106,9 +106,14 @@ pub struct SessionView {
 impl SessionView {
     /// The view with what runs on the session right now.
     pub fn with_live(mut self, live: &LiveState) -> Self {
+        self.set_live(live);
+        self
+    }
+
+    /// Sets what runs on the session right now.
+    pub fn set_live(&mut self, live: &LiveState) {
         self.running = live.running;
         self.pending_permissions = live.pending_permissions.iter().map(PermissionEvent::from).collect();
-        self
     }
 }
 
@@ -122,8 +127,8 @@ impl From<&Session> for SessionView {
         };
         Self {
             ok: true,
-            session_id: s.id().to_string(),
-            agent: s.agent().to_string(),
+            session_id: s.id().as_str().to_owned(),
+            agent: s.agent().as_str().to_owned(),
             meta: s.meta().to_value(),
             status,
             created_at: s.created_at().as_secs(),

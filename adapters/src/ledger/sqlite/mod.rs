@@ -2,16 +2,17 @@
 
 mod activity;
 mod apps;
-mod apps_cache;
 pub(super) mod feed;
 mod open;
 mod ownership;
+mod read_cache;
 pub(super) mod rows;
 pub(super) mod schema;
 mod sessions;
 #[cfg(test)]
 mod tests;
 pub(super) mod usage;
+mod wal_stamp;
 
 pub use open::LedgerOpenError;
 
@@ -39,8 +40,8 @@ pub struct SqliteLedger {
     permits: Arc<Semaphore>,
     /// Connections for point reads on the async worker itself (see [`Self::read`]).
     readers: SqlitePool,
-    /// Token lookups answered from memory while the file has not changed.
-    apps_cache: Arc<apps_cache::AppsCache>,
+    /// Token lookups, sessions and pages answered from memory while nobody commits.
+    cache: Arc<read_cache::ReadCache>,
 }
 
 /// A taken key is the caller's conflict; anything else is the store failing.
@@ -67,8 +68,8 @@ impl SqliteLedger {
     pub fn open(path: &Path) -> Result<SqliteLedger, LedgerOpenError> {
         let pool = open::open_pool(path)?;
         let readers = open::open_readers(path)?;
-        let apps_cache = Arc::new(apps_cache::AppsCache::new(open::open_watcher(path)?));
-        Ok(Self { pool, permits: Arc::new(Semaphore::new(open::POOL_SIZE as usize)), readers, apps_cache })
+        let cache = Arc::new(open::open_cache(path)?);
+        Ok(Self { pool, permits: Arc::new(Semaphore::new(open::POOL_SIZE as usize)), readers, cache })
     }
 
     /// Runs a small indexed point read (a token lookup, a session) right
@@ -125,11 +126,16 @@ impl Ledger for SqliteLedger {
     }
 
     async fn app_by_token_hash(&self, hash: &TokenHash) -> Result<Option<AppRecord>, LedgerError> {
-        if let Some(found) = self.apps_cache.lookup(hash) {
-            return found;
+        let stamp = self.cache.stamp();
+        if let Some(app) = self.cache.app(stamp, hash) {
+            return Ok(Some(app));
         }
-        let hash = hash.clone();
-        self.read(move |c| apps::by_token_hash(c, &hash)).await
+        let key = hash.clone();
+        let found = self.read(move |c| apps::by_token_hash(c, &key)).await?;
+        if let Some(app) = &found {
+            self.cache.put_app(stamp, hash, app);
+        }
+        Ok(found)
     }
 
     async fn list_apps(&self) -> Result<Vec<AppRecord>, LedgerError> {
@@ -157,15 +163,29 @@ impl Ledger for SqliteLedger {
     }
 
     async fn session(&self, id: &SessionId) -> Result<Option<Session>, LedgerError> {
-        let id = id.clone();
-        self.read(move |c| sessions::get(c, &id)).await
+        let stamp = self.cache.stamp();
+        if let Some(session) = self.cache.session(stamp, id) {
+            return Ok(Some(Session::clone(&session)));
+        }
+        let key = id.clone();
+        let found = self.read(move |c| sessions::get(c, &key)).await?;
+        if let Some(session) = &found {
+            self.cache.put_session(stamp, session);
+        }
+        Ok(found)
     }
 
     async fn list_sessions(&self, app: &AppName, query: &ListQuery) -> Result<Vec<Session>, LedgerError> {
-        let (app, query) = (app.clone(), query.clone());
+        let stamp = self.cache.stamp();
+        if let Some(page) = self.cache.page(stamp, app, query) {
+            return Ok(page.to_vec());
+        }
+        let (a, q) = (app.clone(), query.clone());
         // A page may hold 200 sessions of up to 16 KiB of meta each: too much
         // parsing for an async worker, so pages take the blocking pool.
-        self.run(move |c| sessions::list(c, &app, &query)).await
+        let page = self.run(move |c| sessions::list(c, &a, &q)).await?;
+        self.cache.put_page(stamp, app, query, &page);
+        Ok(page)
     }
 
     async fn count_open_sessions(&self) -> Result<u64, LedgerError> {

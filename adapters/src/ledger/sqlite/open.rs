@@ -83,15 +83,20 @@ pub(super) fn open_readers(path: &Path) -> Result<SqlitePool, LedgerOpenError> {
         .map_err(|e| LedgerOpenError::new(path, format!("no reader connections could be opened ({e})")))
 }
 
-/// The apps cache's own connection (see `apps_cache`), set like a reader:
-/// read-only and never waiting for a lock.
-pub(super) fn open_watcher(path: &Path) -> Result<SqliteConnection, LedgerOpenError> {
+/// The read cache (see `read_cache`): the wal-index of the file, and a
+/// connection of its own, set like a reader, that has read the file and is
+/// kept open so that the wal-index stays the one SQLite uses.
+pub(super) fn open_cache(path: &Path) -> Result<super::read_cache::ReadCache, LedgerOpenError> {
     let url = path.to_str().ok_or_else(|| LedgerOpenError::new(path, "its path is not valid UTF-8"))?;
-    let mut conn = SqliteConnection::establish(url)
+    let mut keeper = SqliteConnection::establish(url)
         .map_err(|e| LedgerOpenError::new(path, format!("SQLite cannot open it ({e})")))?;
-    conn.batch_execute(READER_PRAGMAS)
+    keeper
+        .batch_execute(READER_PRAGMAS)
+        .and_then(|()| keeper.batch_execute("SELECT count(*) FROM apps"))
         .map_err(|e| LedgerOpenError::new(path, format!("it is not a usable SQLite database ({e})")))?;
-    Ok(conn)
+    let wal = super::wal_stamp::WalStamp::open(path)
+        .map_err(|e| LedgerOpenError::new(path, format!("its WAL index cannot be read ({e})")))?;
+    Ok(super::read_cache::ReadCache::new(wal, keeper))
 }
 
 /// Checks the file, migrates it, and starts the pool; nothing is served before

@@ -2,7 +2,7 @@
 //! and the physical rows behind the contract.
 
 use super::*;
-use clawdforge_domain::model::{AgentName, AuditKind, Meta, RunStatus, SessionState};
+use clawdforge_domain::model::{AgentName, AuditKind, Meta, RunStatus, SessionState, StatusFilter};
 use diesel::sql_types::{BigInt, Text};
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
 use serde_json::json;
@@ -250,9 +250,9 @@ async fn the_trigger_kept_open_counts_match_the_sessions_after_every_kind_of_wri
 }
 
 /// Another process on the same file (the CLI) is another connection: its
-/// commits must show through the apps cache on the very next lookup.
+/// commits must show through the read cache on the very next lookup.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rotate_or_revoke_by_another_connection_shows_through_the_apps_cache_at_once() {
+async fn a_rotate_or_revoke_by_another_connection_shows_through_the_read_cache_at_once() {
     let (server, path, _dir) = temp_ledger();
     let cli = SqliteLedger::open(&path).expect("second handle");
     let name = AppName::new("bot").expect("valid");
@@ -279,4 +279,58 @@ async fn a_rotate_or_revoke_by_another_connection_shows_through_the_apps_cache_a
     assert_eq!(revoked.revoked_at, Some(Timestamp::from_millis(9)), "the revoke shows at once");
     // The server's own writes (other connections of its pool) empty it too.
     assert_eq!(server.replace_token(&name, &old).await, Ok(false), "a revoked app keeps its token");
+}
+
+/// Sessions and pages read from memory are exactly what the tables say: a
+/// close, a create or a purge by another handle shows on the next read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_and_pages_from_the_read_cache_follow_every_commit_at_once() {
+    let (server, path, _dir) = temp_ledger();
+    let cli = SqliteLedger::open(&path).expect("second handle");
+    let app = AppName::new("app").expect("valid");
+    let all = ListQuery { status: StatusFilter::All, limit: 50, cursor: None };
+    let open = ListQuery { status: StatusFilter::Open, ..all.clone() };
+    for n in 0..3 {
+        assert_eq!(cli.create_session(&session(n), ROOMY, &event(AuditKind::Create)).await, Ok(Admission::Admitted));
+    }
+    let ids = |page: Vec<Session>| page.iter().map(|s| s.id().as_str().to_owned()).collect::<Vec<_>>();
+    for _ in 0..3 {
+        // Warm: the later answers come from memory.
+        assert_eq!(ids(server.list_sessions(&app, &open).await.expect("page")).len(), 3);
+        assert!(server.session(&sid(1)).await.expect("read").expect("found").is_open());
+    }
+    let closed =
+        cli.close_session(&sid(1), Timestamp::from_millis(5_000), CloseReason::Client, &event(AuditKind::Close)).await;
+    assert_eq!(closed, Ok(true));
+    let read = server.session(&sid(1)).await.expect("read").expect("found");
+    assert!(!read.is_open(), "the close shows at once");
+    assert_eq!(server.list_sessions(&app, &open).await.expect("page").len(), 2, "and leaves the open page");
+    assert_eq!(server.list_sessions(&app, &all).await.expect("page").len(), 3);
+
+    assert_eq!(cli.create_session(&session(7), ROOMY, &event(AuditKind::Create)).await, Ok(Admission::Admitted));
+    assert!(ids(server.list_sessions(&app, &all).await.expect("page")).contains(&sid(7).as_str().to_owned()));
+    let purged = cli.purge_closed(Timestamp::from_millis(9_000)).await.expect("purge");
+    assert_eq!(purged.len(), 1);
+    assert_eq!(server.session(&sid(1)).await, Ok(None), "the purge shows at once");
+    assert_eq!(server.list_sessions(&app, &all).await.expect("page").len(), 3);
+}
+
+/// However many distinct sessions and pages are read, the cache holds at
+/// most `MAX_SESSIONS` of them, and still answers right.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_read_cache_stays_bounded_and_right_past_its_size() {
+    let (ledger, _path, _dir) = temp_ledger();
+    let caps = Caps { max_live: 100_000, max_per_app: 100_000 };
+    let n = u32::try_from(read_cache::MAX_SESSIONS).expect("small") + 50;
+    for i in 0..n {
+        assert_eq!(ledger.create_session(&session(i), caps, &event(AuditKind::Create)).await, Ok(Admission::Admitted));
+    }
+    for round in 0..2 {
+        for i in 0..n {
+            let found = ledger.session(&sid(i)).await.expect("read").expect("found");
+            assert_eq!(found.id(), &sid(i), "round {round}");
+        }
+        let held = ledger.cache.held_sessions();
+        assert!(held > 0 && held <= read_cache::MAX_SESSIONS, "{held} held");
+    }
 }
