@@ -11,9 +11,10 @@
 //! very next request, and a run of reads with no commit in between costs no
 //! SQLite transaction at all.
 //!
-//! A value is stored under the stamp taken *before* the read that found it:
-//! a commit that lands between the two moves the stamp, so the value is
-//! dropped at the next lookup instead of being trusted past a change.
+//! A value is stored under the stamp taken *before* the read that found it,
+//! and only if the cache is still at that stamp: a commit that lands between
+//! the two moves the stamp, so the value is dropped at the next lookup (or
+//! not kept at all) instead of being trusted past a change.
 //!
 //! The cache is bounded: at most [`MAX_SESSIONS`] sessions in all (each page
 //! counts its sessions), after which it starts afresh. Misses are not stored,
@@ -42,12 +43,10 @@ struct Held {
 }
 
 impl Held {
-    /// Empties it for `stamp` when the ledger has moved on since.
-    fn at(&mut self, stamp: Stamp) -> &mut Self {
-        if self.stamp != Some(stamp) {
-            *self = Held { stamp: Some(stamp), ..Held::default() };
-        }
-        self
+    /// Empties it for `stamp` when the ledger has moved on since, and hands
+    /// back what it held, for the caller to drop once the lock is released.
+    fn at(&mut self, stamp: Stamp) -> Option<Held> {
+        (self.stamp != Some(stamp)).then(|| std::mem::replace(self, Held { stamp: Some(stamp), ..Held::default() }))
     }
 
     /// Makes room for `n` more sessions, starting afresh when full.
@@ -56,6 +55,7 @@ impl Held {
             return false;
         }
         if self.count + n > MAX_SESSIONS {
+            // Rare (a full cache between two commits): freed under the lock.
             *self = Held { stamp: self.stamp, ..Held::default() };
         }
         self.count += n;
@@ -90,13 +90,23 @@ impl ReadCache {
 
     /// Looks `f` up in what was read as of `stamp` (nothing when `None`).
     fn find<T>(&self, stamp: Option<Stamp>, f: impl FnOnce(&Held) -> Option<T>) -> Option<T> {
-        f(self.held().at(stamp?))
+        let mut held = self.held();
+        let stale = held.at(stamp?);
+        let found = f(&held);
+        drop(held);
+        // Up to MAX_SESSIONS of them: freed after the lock, not under it.
+        drop(stale);
+        found
     }
 
-    /// Stores through `f` what a read that began after `stamp` found.
+    /// Stores through `f` what a read that began after `stamp` found: only
+    /// while the cache is still at `stamp` (the lookup that missed put it
+    /// there). When a later commit has moved it on meanwhile, the answer is
+    /// already stale and is not kept.
     fn store(&self, stamp: Option<Stamp>, f: impl FnOnce(&mut Held)) {
-        if let Some(stamp) = stamp {
-            f(self.held().at(stamp));
+        let mut held = self.held();
+        if stamp.is_some() && held.stamp == stamp {
+            f(&mut held);
         }
     }
 
@@ -144,5 +154,57 @@ impl ReadCache {
     #[cfg(test)]
     pub(super) fn held_sessions(&self) -> usize {
         self.held().count
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clawdforge_domain::model::{AgentName, Meta, Timestamp};
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+
+    fn cache() -> (tempfile::TempDir, ReadCache) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("c.db");
+        let mut keeper = SqliteConnection::establish(path.to_str().expect("utf-8")).expect("open");
+        keeper.batch_execute("PRAGMA journal_mode = WAL; CREATE TABLE t (v);").expect("wal");
+        let wal = WalStamp::open(&path).expect("the -shm file");
+        (dir, ReadCache::new(wal, keeper))
+    }
+
+    fn session(id: &str) -> Session {
+        Session::open(
+            SessionId::new(id.to_owned()).expect("valid"),
+            AppName::new("app").expect("valid"),
+            AgentName::new("echo").expect("valid"),
+            Meta::default(),
+            Timestamp::from_millis(1),
+        )
+    }
+
+    #[test]
+    fn an_answer_is_served_only_at_the_stamp_it_was_read_under() {
+        let (_dir, c) = cache();
+        let (s0, s1) = (Some(Stamp::fake(1)), Some(Stamp::fake(2)));
+        let s = session("cached-session-000001");
+        assert!(c.session(s0, s.id()).is_none());
+        c.put_session(s0, &s);
+        assert_eq!(c.session(s0, s.id()).as_deref(), Some(&s));
+        assert!(c.session(s1, s.id()).is_none(), "a commit empties it");
+        assert!(c.session(s0, s.id()).is_none(), "for good");
+        assert!(c.session(None, s.id()).is_none(), "no stamp, no answer");
+    }
+
+    #[test]
+    fn an_answer_read_before_a_commit_others_have_seen_is_not_kept() {
+        let (_dir, c) = cache();
+        let (s0, s1) = (Some(Stamp::fake(1)), Some(Stamp::fake(2)));
+        let s = session("cached-session-000002");
+        assert!(c.session(s0, s.id()).is_none(), "a miss at s0: the read starts");
+        assert!(c.session(s1, s.id()).is_none(), "meanwhile another request sees a commit");
+        c.put_session(s0, &s);
+        assert!(c.session(s1, s.id()).is_none(), "the slow read's answer was dropped");
+        assert_eq!(c.held_sessions(), 0);
     }
 }

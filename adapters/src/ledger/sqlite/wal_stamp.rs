@@ -41,6 +41,14 @@ const FORMAT: u32 = 3_007_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Stamp([u8; HEADER]);
 
+#[cfg(test)]
+impl Stamp {
+    /// A stamp no ledger wrote, for the cache's own tests.
+    pub(super) fn fake(n: u8) -> Self {
+        Stamp([n; HEADER])
+    }
+}
+
 /// The `-shm` file of a ledger, opened read-only.
 #[derive(Debug)]
 pub(super) struct WalStamp {
