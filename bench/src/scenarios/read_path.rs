@@ -42,6 +42,11 @@ struct Sample {
     list_cpu_us: f64,
     create: Summary,
     create_ratio: f64,
+    /// GET again, while one more client creates sessions non-stop.
+    mixed: Summary,
+    mixed_ratio: f64,
+    /// The creates that one client made meanwhile, per second.
+    mixed_writes: f64,
 }
 
 /// Runs the read-path table; `compare` is another gateway binary to measure
@@ -84,6 +89,7 @@ pub async fn run(quick: bool, compare: Option<&Path>, rounds: Option<usize>) -> 
         "|{:-<12}|{:-<9}|{:-<9}|{:-<9}|{:-<8}|{:-<8}|{:-<8}|{:-<7}|{:-<8}|{:-<8}|{:-<8}|{:-<7}|{:-<10}|{:-<8}|{:-<8}|{:-<8}|",
         "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", ""
     );
+    let mut mixed_rows = Vec::new();
     for c in CONCURRENCY {
         let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); targets.len()];
         for round in 0..rounds {
@@ -97,6 +103,22 @@ pub async fn run(quick: bool, compare: Option<&Path>, rounds: Option<usize>) -> 
         for (t, s) in targets.iter().zip(&samples) {
             print_row(&t.label, c, s);
         }
+        mixed_rows.extend(targets.iter().zip(samples).map(|(t, s)| (t.label.clone(), c, s)));
+    }
+    println!(
+        "\nGET /sessions/{{id}} while one more client creates sessions back to back (every create commits; \
+         same baselines and medians)\n"
+    );
+    println!("| {:<10} | {:>7} | {:>7} | {:>6} | {:>6} | {:>8} |", "gateway", "clients", "GET/s", "ratio", "p99 ms", "writes/s");
+    println!("|{:-<12}|{:-<9}|{:-<9}|{:-<8}|{:-<8}|{:-<10}|", "", "", "", "", "", "");
+    for (label, c, s) in &mixed_rows {
+        println!(
+            "| {label:<10} | {c:>7} | {:>7.0} | {:>6.2} | {:>6} | {:>8.0} |",
+            median(s, |x| x.mixed.rate),
+            median(s, |x| x.mixed_ratio),
+            ms(Duration::from_secs_f64(median(s, |x| x.mixed.p99.as_secs_f64()))),
+            median(s, |x| x.mixed_writes),
+        );
     }
     println!();
     Ok(())
@@ -135,8 +157,14 @@ async fn measure(client: &Client, base: &Running, t: &Target, c: usize, n: usize
     })
     .await;
 
+    let b4 = ping().await;
+    let (mixed, mixed_writes) = under_writes(client, t, c, n, max_time).await;
+
     let ratio = |s: &Summary, b: &Summary| if b.rate > 0.0 { s.rate / b.rate } else { 0.0 };
     Sample {
+        mixed_ratio: ratio(&mixed, &b4),
+        mixed,
+        mixed_writes,
         get_ratio: ratio(&get, &b1),
         list_ratio: ratio(&list, &b2),
         create_ratio: ratio(&create, &b3),
@@ -147,6 +175,31 @@ async fn measure(client: &Client, base: &Running, t: &Target, c: usize, n: usize
         list_cpu_us,
         create,
     }
+}
+
+/// The GET series again while one more client creates sessions back to back:
+/// every create commits, so reads cannot be answered from memory for long.
+/// Answers the GET summary and the creates per second.
+async fn under_writes(client: &Client, t: &Target, c: usize, n: usize, max_time: Duration) -> (Summary, f64) {
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (cl, url, a, halt) = (client.clone(), format!("{}/sessions", t.gw.base), t.auth.clone(), stop.clone());
+    let writer = tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        let mut made = 0u32;
+        while !halt.load(std::sync::atomic::Ordering::Relaxed) {
+            let req = cl.post(url.as_str()).header("authorization", a.as_str()).json(&json!({"agent": "echo"}));
+            made += u32::from(ok(req.send()).await);
+        }
+        f64::from(made) / started.elapsed().as_secs_f64()
+    });
+    let (cl, base_url, a, ids) = (client.clone(), t.gw.base.clone(), t.auth.clone(), t.ids.clone());
+    let get = drive(c, n, max_time, move |i| {
+        let url = format!("{base_url}/sessions/{}", ids[i % ids.len()]);
+        ok(cl.get(url).header("authorization", a.as_str()).send())
+    })
+    .await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    (get, writer.await.unwrap_or(0.0))
 }
 
 /// Runs `load` and measures the CPU `server` spent meanwhile, in µs per request.
@@ -166,7 +219,7 @@ fn median(samples: &[Sample], f: impl Fn(&Sample) -> f64) -> f64 {
 
 fn print_row(label: &str, c: usize, s: &[Sample]) {
     let d = |f: fn(&Sample) -> Duration| ms(Duration::from_secs_f64(median(s, |x| f(x).as_secs_f64())));
-    let errors: usize = s.iter().map(|x| x.get.errors + x.list.errors + x.create.errors).sum();
+    let errors: usize = s.iter().map(|x| x.get.errors + x.list.errors + x.create.errors + x.mixed.errors).sum();
     println!(
         "| {label:<10} | {c:>7} | {:>7.0} | {:>7.0} | {:>6.2} | {:>6} | {:>6} | {:>5.0} | {:>6.0} | {:>6.2} | {:>6} | {:>5.0} | {:>8.0} | {:>6.2} | {:>6} | {errors:>6} |",
         median(s, |x| x.base.rate),
