@@ -109,7 +109,10 @@ pub async fn run(quick: bool, compare: Option<&Path>, rounds: Option<usize>) -> 
         "\nGET /sessions/{{id}} while one more client creates sessions back to back (every create commits; \
          same baselines and medians)\n"
     );
-    println!("| {:<10} | {:>7} | {:>7} | {:>6} | {:>6} | {:>8} |", "gateway", "clients", "GET/s", "ratio", "p99 ms", "writes/s");
+    println!(
+        "| {:<10} | {:>7} | {:>7} | {:>6} | {:>6} | {:>8} |",
+        "gateway", "clients", "GET/s", "ratio", "p99 ms", "writes/s"
+    );
     println!("|{:-<12}|{:-<9}|{:-<9}|{:-<8}|{:-<8}|{:-<10}|", "", "", "", "", "", "");
     for (label, c, s) in &mixed_rows {
         println!(

@@ -19,7 +19,8 @@ impl ApiToken {
 
     /// The SHA-256 of the token, which is all the ledger ever sees.
     pub fn hash(&self) -> TokenHash {
-        TokenHash(Sha256::digest(self.expose().as_bytes()).iter().map(|b| format!("{b:02x}")).collect())
+        // One formatting of the whole digest (generic-array writes it as hex in one go).
+        TokenHash(format!("{:x}", Sha256::digest(self.expose().as_bytes())))
     }
 }
 

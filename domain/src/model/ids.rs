@@ -1,4 +1,5 @@
 use std::fmt;
+use std::sync::Arc;
 
 /// Why a name or id was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,15 +25,18 @@ fn check_chars(kind: &str, s: &str, min: usize, max: usize, extra: &[char]) -> R
 macro_rules! name_type {
     ($(#[$doc:meta])* $name:ident, $kind:literal, $min:expr, $max:expr, $extra:expr) => {
         $(#[$doc])*
+        ///
+        /// Shared, not copied: a clone (ids go into every ledger call, every
+        /// cached session) only counts a reference.
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub struct $name(String);
+        pub struct $name(Arc<str>);
 
         impl $name {
             /// Validates and wraps the raw string.
-            pub fn new(raw: impl Into<String>) -> Result<Self, InvalidName> {
-                let raw = raw.into();
-                check_chars($kind, &raw, $min, $max, $extra)?;
-                Ok(Self(raw))
+            pub fn new(raw: impl AsRef<str>) -> Result<Self, InvalidName> {
+                let raw = raw.as_ref();
+                check_chars($kind, raw, $min, $max, $extra)?;
+                Ok(Self(Arc::from(raw)))
             }
 
             /// The validated string.

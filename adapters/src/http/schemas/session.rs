@@ -217,7 +217,7 @@ impl Described for SessionView {
     const ANSWER: &'static str = "The session.";
 
     fn json_bytes(&self) -> Option<Vec<u8>> {
-        super::session_json::bytes(self)
+        super::session_json::bytes(self, super::session_json::SESSION_BYTES)
     }
 }
 
@@ -225,7 +225,7 @@ impl Described for SessionList {
     const ANSWER: &'static str = "A page of the caller's sessions, newest first.";
 
     fn json_bytes(&self) -> Option<Vec<u8>> {
-        super::session_json::bytes(self)
+        super::session_json::bytes(self, 128 + self.sessions.len() * super::session_json::SESSION_BYTES)
     }
 }
 

@@ -175,7 +175,7 @@ mod tests {
 
     fn session(id: &str) -> Session {
         Session::open(
-            SessionId::new(id.to_owned()).expect("valid"),
+            SessionId::new(id).expect("valid"),
             AppName::new("app").expect("valid"),
             AgentName::new("echo").expect("valid"),
             Meta::default(),
