@@ -167,10 +167,16 @@ fn pids() -> Vec<u32> {
         .unwrap_or_default()
 }
 
-/// Processes whose argv is `... prompt -s <session> ...` (the acpx client, not its queue owner).
+/// Children of this process whose argv is `... prompt -s <session> ...`: the
+/// acpx client. Not the queue owner the client forks, which outlives the turn
+/// by design: between its fork and its exec (`__queue-owner`) it shows the
+/// client's argv, a window a loaded machine stretches past the watcher's
+/// 50 ms. Its parent is the client, not this process.
 fn prompt_clients(session: &str) -> Vec<u32> {
+    let me = std::process::id().to_string();
     pids()
         .into_iter()
+        .filter(|pid| stat_fields(*pid).is_some_and(|f| f.get(1) == Some(&me)))
         .filter(|pid| {
             let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
                 return false;
