@@ -94,8 +94,10 @@ pub(super) fn open_cache(path: &Path) -> Result<super::read_cache::ReadCache, Le
         .batch_execute(READER_PRAGMAS)
         .and_then(|()| keeper.batch_execute("SELECT count(*) FROM apps"))
         .map_err(|e| LedgerOpenError::new(path, format!("it is not a usable SQLite database ({e})")))?;
+    // Without it the gateway still serves, every read from the tables.
     let wal = super::wal_stamp::WalStamp::open(path)
-        .map_err(|e| LedgerOpenError::new(path, format!("its WAL index cannot be read ({e})")))?;
+        .inspect_err(|e| tracing::warn!(error = %e, "the ledger's WAL index cannot be read; reads will not be cached"))
+        .ok();
     Ok(super::read_cache::ReadCache::new(wal, keeper))
 }
 

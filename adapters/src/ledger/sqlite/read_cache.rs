@@ -65,7 +65,8 @@ impl Held {
 
 /// The cache (see the module's documentation).
 pub(super) struct ReadCache {
-    wal: WalStamp,
+    /// `None`: the wal-index could not be opened, and nothing is ever cached.
+    wal: Option<WalStamp>,
     held: Mutex<Held>,
     /// Keeps the ledger's `-shm` file the one `wal` reads: never used, never closed.
     _keeper: Mutex<SqliteConnection>,
@@ -73,14 +74,15 @@ pub(super) struct ReadCache {
 
 impl ReadCache {
     /// A cache over the ledger whose wal-index `wal` reads, kept valid by
-    /// `keeper`, an open connection that has read the file.
-    pub(super) fn new(wal: WalStamp, keeper: SqliteConnection) -> Self {
+    /// `keeper`, an open connection that has read the file; with no `wal`, a
+    /// cache that never holds anything.
+    pub(super) fn new(wal: Option<WalStamp>, keeper: SqliteConnection) -> Self {
         Self { wal, held: Mutex::new(Held::default()), _keeper: Mutex::new(keeper) }
     }
 
     /// The ledger's stamp now; take it before a read whose answer is to be stored.
     pub(super) fn stamp(&self) -> Option<Stamp> {
-        self.wal.now()
+        self.wal.as_ref()?.now()
     }
 
     fn held(&self) -> MutexGuard<'_, Held> {
@@ -170,7 +172,7 @@ mod tests {
         let mut keeper = SqliteConnection::establish(path.to_str().expect("utf-8")).expect("open");
         keeper.batch_execute("PRAGMA journal_mode = WAL; CREATE TABLE t (v);").expect("wal");
         let wal = WalStamp::open(&path).expect("the -shm file");
-        (dir, ReadCache::new(wal, keeper))
+        (dir, ReadCache::new(Some(wal), keeper))
     }
 
     fn session(id: &str) -> Session {
@@ -205,6 +207,19 @@ mod tests {
         assert!(c.session(s1, s.id()).is_none(), "meanwhile another request sees a commit");
         c.put_session(s0, &s);
         assert!(c.session(s1, s.id()).is_none(), "the slow read's answer was dropped");
+        assert_eq!(c.held_sessions(), 0);
+    }
+
+    #[test]
+    fn without_a_wal_index_nothing_is_ever_held() {
+        let (_dir, with) = cache();
+        let keeper = with._keeper.into_inner().unwrap_or_else(|p| p.into_inner());
+        let c = ReadCache::new(None, keeper);
+        let s = session("cached-session-000003");
+        let stamp = c.stamp();
+        assert_eq!(stamp, None);
+        c.put_session(stamp, &s);
+        assert!(c.session(c.stamp(), s.id()).is_none());
         assert_eq!(c.held_sessions(), 0);
     }
 }
