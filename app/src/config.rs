@@ -538,6 +538,14 @@ impl Config {
             if secret.0.trim().len() < 16 || secret.0.chars().any(|c| c.is_control()) {
                 return bad("cluster_secret", "must have at least 16 characters and no control characters");
             }
+            // acpx's queue owners live outside the gateway: the fence could not
+            // stop them, and another gateway could not take their sessions over.
+            if self.agent_runtime == RuntimeKind::Acpx {
+                return bad(
+                    "cluster_secret",
+                    "needs agent_runtime = \"acp\": acpx agents cannot be fenced or taken over by another gateway",
+                );
+            }
         }
         if let Some(id) = &self.node_id {
             if clawdforge_domain::ownership::NodeId::new(id.as_str()).is_err() {
@@ -805,8 +813,9 @@ mod cluster_tests {
     #[test]
     fn cluster_keys_out_of_range_name_their_key() {
         let secret = || Some(Secret("0123456789abcdef".into()));
-        let cases: [(Config, &str); 7] = [
+        let cases: [(Config, &str); 8] = [
             (Config { cluster_secret: secret(), ..Config::default() }, "cluster_secret"),
+            (Config { cluster_secret: secret(), agent_runtime: RuntimeKind::Acpx, ..postgres() }, "cluster_secret"),
             (Config { cluster_secret: Some(Secret("short".into())), ..postgres() }, "cluster_secret"),
             (Config { node_id: Some("-bad".into()), ..postgres() }, "node_id"),
             (Config { advertise_url: Some("10.0.0.1:8765".into()), ..postgres() }, "advertise_url"),
