@@ -334,3 +334,39 @@ async fn the_read_cache_stays_bounded_and_right_past_its_size() {
         assert!(held > 0 && held <= read_cache::MAX_SESSIONS, "{held} held");
     }
 }
+
+/// Readers racing a writer on another handle never see the past: a read that
+/// begins after a commit has returned shows that commit, whether it is
+/// answered from the read cache or from the table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_begun_after_a_commit_returned_always_shows_it() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let (server, path, _dir) = temp_ledger();
+    let writer = SqliteLedger::open(&path).expect("second handle");
+    assert_eq!(writer.create_session(&session(1), ROOMY, &event(AuditKind::Create)).await, Ok(Admission::Admitted));
+    const TURNS: u32 = 300;
+    let committed = Arc::new(AtomicU32::new(0));
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let (server, committed) = (server.clone(), committed.clone());
+            tokio::spawn(async move {
+                let (mut reads, mut last) = (0u32, 0);
+                while last < TURNS {
+                    let floor = committed.load(Ordering::SeqCst);
+                    let seen = server.session(&sid(1)).await.expect("read").expect("found").turn_count();
+                    assert!(seen >= floor, "read {seen} turns after turn {floor} had been committed");
+                    (reads, last) = (reads + 1, seen);
+                    tokio::task::yield_now().await;
+                }
+                reads
+            })
+        })
+        .collect();
+    for index in 1..=TURNS {
+        writer.record_turn(&sid(1), &turn(index), &event(AuditKind::Turn)).await.expect("turn");
+        committed.store(index, Ordering::SeqCst);
+    }
+    for r in readers {
+        assert!(r.await.expect("reader") > 0);
+    }
+}
