@@ -27,6 +27,7 @@ use clawdforge_domain::LedgerError;
 use diesel::result::{DatabaseErrorKind, Error as DieselError, QueryResult};
 use diesel::SqliteConnection;
 use open::SqlitePool;
+use read_cache::Touched;
 use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
@@ -95,6 +96,20 @@ impl SqliteLedger {
         self.run(f).await
     }
 
+    /// Runs a write through [`Self::run`] and tells the read cache what it
+    /// changed (`touched` of its answer; `None`: maybe nothing was
+    /// committed), so that the cache need not start afresh after it.
+    async fn write_run<T, F>(&self, f: F, touched: impl FnOnce(&T) -> Option<Touched>) -> Result<T, LedgerError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut SqliteConnection) -> Result<T, LedgerError> + Send + 'static,
+    {
+        let write = self.cache.begin_write();
+        let out = self.run(f).await;
+        write.end(out.as_ref().ok().and_then(touched));
+        out
+    }
+
     /// Runs one port call's queries on a pooled connection.
     ///
     /// Diesel blocks its thread for the whole query, and a write may wait up
@@ -159,7 +174,9 @@ impl Ledger for SqliteLedger {
         event: &AuditEvent,
     ) -> Result<Admission, LedgerError> {
         let (session, event) = (session.clone(), event.clone());
-        self.run(move |c| sessions::create(c, &session, caps, &event)).await
+        // Admitted, it inserted rows; refused, it committed nothing.
+        let touched = |a: &Admission| (*a == Admission::Admitted).then_some(Touched::Pages);
+        self.write_run(move |c| sessions::create(c, &session, caps, &event), touched).await
     }
 
     async fn session(&self, id: &SessionId) -> Result<Option<Session>, LedgerError> {
@@ -193,13 +210,14 @@ impl Ledger for SqliteLedger {
     }
 
     async fn record_turn(&self, id: &SessionId, turn: &Turn, event: &AuditEvent) -> Result<(), LedgerError> {
-        let (id, turn, event) = (id.clone(), turn.clone(), event.clone());
-        self.run(move |c| activity::record_turn(c, &id, &turn, &event)).await
+        let (key, turn, event) = (id.clone(), turn.clone(), event.clone());
+        let touched = Touched::Session(id.clone());
+        self.write_run(move |c| activity::record_turn(c, &key, &turn, &event), move |_| Some(touched)).await
     }
 
     async fn record_event(&self, id: &SessionId, event: &AuditEvent) -> Result<(), LedgerError> {
         let (id, event) = (id.clone(), event.clone());
-        self.run(move |c| activity::record_event(c, &id, &event)).await
+        self.write_run(move |c| activity::record_event(c, &id, &event), |_| Some(Touched::Nothing)).await
     }
 
     async fn close_session(
@@ -209,8 +227,10 @@ impl Ledger for SqliteLedger {
         reason: CloseReason,
         event: &AuditEvent,
     ) -> Result<bool, LedgerError> {
-        let (id, event) = (id.clone(), event.clone());
-        self.run(move |c| sessions::close(c, &id, at, reason, &event)).await
+        let (key, event) = (id.clone(), event.clone());
+        // Closed now, it updated the session and inserted its event; else nothing.
+        let touched = |closed: &bool| closed.then(|| Touched::Session(id.clone()));
+        self.write_run(move |c| sessions::close(c, &key, at, reason, &event), touched).await
     }
 
     async fn turns(&self, id: &SessionId) -> Result<Vec<Turn>, LedgerError> {
@@ -238,12 +258,14 @@ impl Ledger for SqliteLedger {
 
     async fn record_run(&self, run: &RunRecord) -> Result<(), LedgerError> {
         let run = run.clone();
-        self.run(move |c| activity::record_run(c, &run)).await
+        self.write_run(move |c| activity::record_run(c, &run), |_| Some(Touched::Nothing)).await
     }
 
     async fn append_feed(&self, id: &SessionId, events: &[FeedEvent]) -> Result<(), LedgerError> {
         let (id, events) = (id.clone(), events.to_vec());
-        self.run(move |c| feed::append(c, &id, &events)).await
+        // No events, no insert and no commit.
+        let touched = (!events.is_empty()).then_some(Touched::Nothing);
+        self.write_run(move |c| feed::append(c, &id, &events), |_| touched).await
     }
 
     async fn feed_after(&self, id: &SessionId, after: u64, limit: u32) -> Result<Vec<FeedEvent>, LedgerError> {

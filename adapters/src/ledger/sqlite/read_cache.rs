@@ -16,6 +16,17 @@
 //! the two moves the stamp, so the value is dropped at the next lookup (or
 //! not kept at all) instead of being trusted past a change.
 //!
+//! This gateway's own writes need not empty it. A write notes the stamp
+//! before it starts and after it returns; when exactly one transaction was
+//! committed in between (`iChange` moved by one) and the write certainly
+//! committed one, that transaction was the write's own, so the cache forgets
+//! only what the write touched (a session, the pages) and moves on to the
+//! new stamp. Anything else — a commit by another process in between, two
+//! writes of this gateway at once, a write that failed — empties it as
+//! before. While a write of its own is running, a lookup that sees a new
+//! stamp reads the table without emptying the cache: the write is about to
+//! bring the cache forward itself.
+//!
 //! The cache is bounded: at most [`MAX_SESSIONS`] sessions in all (each page
 //! counts its sessions), after which it starts afresh. Misses are not stored,
 //! so unknown ids and tokens cannot fill it.
@@ -24,6 +35,7 @@ use super::wal_stamp::{Stamp, WalStamp};
 use clawdforge_domain::model::{AppName, AppRecord, ListQuery, Session, SessionId, TokenHash};
 use diesel::SqliteConnection;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// At most this many sessions are held, singles and page entries together;
@@ -49,6 +61,18 @@ impl Held {
         (self.stamp != Some(stamp)).then(|| std::mem::replace(self, Held { stamp: Some(stamp), ..Held::default() }))
     }
 
+    /// Forgets what one of the ledger's own writes changed.
+    fn forget(&mut self, touched: &Touched) {
+        if let Touched::Session(id) = touched {
+            self.sessions.remove(id);
+        }
+        if !matches!(touched, Touched::Nothing) {
+            self.pages.clear();
+        }
+        self.count =
+            self.sessions.len() + self.pages.values().flat_map(HashMap::values).map(|p| p.len().max(1)).sum::<usize>();
+    }
+
     /// Makes room for `n` more sessions, starting afresh when full.
     fn room_for(&mut self, n: usize) -> bool {
         if n > MAX_SESSIONS {
@@ -63,11 +87,69 @@ impl Held {
     }
 }
 
+/// What one of the ledger's own writes changed among what the cache can hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Touched {
+    /// Nothing the cache holds (an audit event, the feed, a run).
+    Nothing,
+    /// A new session: any page may now show it.
+    Pages,
+    /// This session (a turn, a close), and so any page showing it.
+    Session(SessionId),
+}
+
+/// One of the ledger's own writes in flight (see the module's documentation).
+pub(super) struct Write<'a> {
+    cache: &'a ReadCache,
+    before: Option<Stamp>,
+    ended: bool,
+}
+
+impl Write<'_> {
+    /// The write has returned: `touched` is what it changed, or `None` when
+    /// it may have committed nothing (it failed, or changed no row).
+    pub(super) fn end(mut self, touched: Option<Touched>) {
+        self.ended = true;
+        let after = self.cache.stamp();
+        let mut held = self.cache.held();
+        let stale = match (self.before, after, touched) {
+            (Some(before), Some(now), Some(touched))
+                if now.is_one_commit_after(&before) && held.stamp == Some(before) =>
+            {
+                held.forget(&touched);
+                held.stamp = after;
+                None
+            }
+            // Not provably this write's own commit alone: start afresh, unless
+            // the cache is already at the new stamp (then what it holds is true).
+            _ if held.stamp != after || after.is_none() => {
+                Some(std::mem::replace(&mut *held, Held { stamp: after, ..Held::default() }))
+            }
+            _ => None,
+        };
+        // Under the lock: a lookup sees either the cache brought forward or a write still running.
+        self.cache.writing.fetch_sub(1, Ordering::SeqCst);
+        drop(held);
+        drop(stale);
+    }
+}
+
+impl Drop for Write<'_> {
+    /// A write whose caller gave up never brings the cache forward: lookups empty it again.
+    fn drop(&mut self) {
+        if !self.ended {
+            self.cache.writing.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
 /// The cache (see the module's documentation).
 pub(super) struct ReadCache {
     /// `None`: the wal-index could not be opened, and nothing is ever cached.
     wal: Option<WalStamp>,
     held: Mutex<Held>,
+    /// This ledger's writes in flight.
+    writing: AtomicUsize,
     /// Keeps the ledger's `-shm` file the one `wal` reads: never used, never closed.
     _keeper: Mutex<SqliteConnection>,
 }
@@ -77,7 +159,7 @@ impl ReadCache {
     /// `keeper`, an open connection that has read the file; with no `wal`, a
     /// cache that never holds anything.
     pub(super) fn new(wal: Option<WalStamp>, keeper: SqliteConnection) -> Self {
-        Self { wal, held: Mutex::new(Held::default()), _keeper: Mutex::new(keeper) }
+        Self { wal, held: Mutex::new(Held::default()), writing: AtomicUsize::new(0), _keeper: Mutex::new(keeper) }
     }
 
     /// The ledger's stamp now; take it before a read whose answer is to be stored.
@@ -90,10 +172,21 @@ impl ReadCache {
         self.held.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Starts one of the ledger's own writes: call [`Write::end`] when it returns.
+    pub(super) fn begin_write(&self) -> Write<'_> {
+        self.writing.fetch_add(1, Ordering::SeqCst);
+        Write { cache: self, before: self.stamp(), ended: false }
+    }
+
     /// Looks `f` up in what was read as of `stamp` (nothing when `None`).
     fn find<T>(&self, stamp: Option<Stamp>, f: impl FnOnce(&Held) -> Option<T>) -> Option<T> {
+        let stamp = stamp?;
         let mut held = self.held();
-        let stale = held.at(stamp?);
+        if held.stamp != Some(stamp) && self.writing.load(Ordering::SeqCst) > 0 {
+            // Maybe a write of ours that is about to bring the cache forward: read the table.
+            return None;
+        }
+        let stale = held.at(stamp);
         let found = f(&held);
         drop(held);
         // Up to MAX_SESSIONS of them: freed after the lock, not under it.

@@ -370,3 +370,80 @@ async fn a_read_begun_after_a_commit_returned_always_shows_it() {
         assert!(r.await.expect("reader") > 0);
     }
 }
+
+/// The same race with the writes on the reading handle itself: its own
+/// commits bring the cache forward instead of emptying it, and still no read
+/// begun after a commit returned misses it. Another handle's commit in the
+/// middle of it all empties the cache as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn own_writes_bring_the_read_cache_forward_without_a_stale_read() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let (server, path, _dir) = temp_ledger();
+    let other = SqliteLedger::open(&path).expect("second handle");
+    for n in 1..=2 {
+        assert_eq!(server.create_session(&session(n), ROOMY, &event(AuditKind::Create)).await, Ok(Admission::Admitted));
+    }
+    const TURNS: u32 = 300;
+    let committed = Arc::new(AtomicU32::new(0));
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let (server, committed) = (server.clone(), committed.clone());
+            tokio::spawn(async move {
+                let app = AppName::new("app").expect("valid");
+                let all = ListQuery { status: StatusFilter::All, limit: 50, cursor: None };
+                let mut last = 0;
+                while last < TURNS {
+                    let floor = committed.load(Ordering::SeqCst);
+                    let seen = server.session(&sid(1)).await.expect("read").expect("found").turn_count();
+                    assert!(seen >= floor, "read {seen} turns after turn {floor} had been committed");
+                    let page = server.list_sessions(&app, &all).await.expect("page");
+                    let listed = page.iter().find(|s| s.id() == &sid(1)).expect("listed").turn_count();
+                    assert!(listed >= floor, "listed {listed} turns after turn {floor} had been committed");
+                    assert!(server.session(&sid(2)).await.expect("read").is_some());
+                    last = seen;
+                    tokio::task::yield_now().await;
+                }
+            })
+        })
+        .collect();
+    for index in 1..=TURNS {
+        server.record_turn(&sid(1), &turn(index), &event(AuditKind::Turn)).await.expect("turn");
+        committed.store(index, Ordering::SeqCst);
+        if index == TURNS / 2 {
+            let at = Timestamp::from_millis(4_000);
+            assert_eq!(other.close_session(&sid(2), at, CloseReason::Client, &event(AuditKind::Close)).await, Ok(true));
+            let read = server.session(&sid(2)).await.expect("read").expect("found");
+            assert!(!read.is_open(), "another handle's close shows at once");
+        }
+    }
+    for r in readers {
+        r.await.expect("reader");
+    }
+    // One more turn with session 2 in the cache: untouched, it stays there.
+    assert!(server.session(&sid(2)).await.expect("read").is_some());
+    assert!(server.cache.session(server.cache.stamp(), &sid(2)).is_some(), "cached");
+    server.record_turn(&sid(1), &turn(TURNS + 1), &event(AuditKind::Turn)).await.expect("turn");
+    let stamp = server.cache.stamp();
+    assert!(server.cache.session(stamp, &sid(2)).is_some(), "the cache was brought forward, not emptied");
+    assert!(server.cache.session(stamp, &sid(1)).is_none(), "but the turned session was forgotten");
+}
+
+/// A write of ours with another handle's commit in the same window cannot
+/// tell the two apart: the cache starts afresh instead of keeping what the
+/// other commit changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreign_commit_during_an_own_write_empties_the_read_cache() {
+    let (server, path, _dir) = temp_ledger();
+    let other = SqliteLedger::open(&path).expect("second handle");
+    assert_eq!(server.create_session(&session(1), ROOMY, &event(AuditKind::Create)).await, Ok(Admission::Admitted));
+    assert!(server.session(&sid(1)).await.expect("read").expect("found").is_open());
+    let write = server.cache.begin_write();
+    let at = Timestamp::from_millis(4_000);
+    assert_eq!(other.close_session(&sid(1), at, CloseReason::Client, &event(AuditKind::Close)).await, Ok(true));
+    let mut c = server.pool.get().expect("connection");
+    sql_query("CREATE TABLE scratch (x INTEGER)").execute(&mut c).expect("our own commit");
+    drop(c);
+    write.end(Some(read_cache::Touched::Nothing));
+    let read = server.session(&sid(1)).await.expect("read").expect("found");
+    assert!(!read.is_open(), "the other handle's close shows");
+}

@@ -41,6 +41,18 @@ const FORMAT: u32 = 3_007_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Stamp([u8; HEADER]);
 
+impl Stamp {
+    /// `iChange`: how many transactions have been committed (modulo 2³²).
+    fn commits(&self) -> u32 {
+        u32::from_ne_bytes([self.0[8], self.0[9], self.0[10], self.0[11]])
+    }
+
+    /// Whether exactly one transaction was committed between `before` and this.
+    pub(super) fn is_one_commit_after(&self, before: &Stamp) -> bool {
+        self.commits() == before.commits().wrapping_add(1)
+    }
+}
+
 #[cfg(test)]
 impl Stamp {
     /// A stamp no ledger wrote, for the cache's own tests.
@@ -105,6 +117,7 @@ mod tests {
             writer.batch_execute(&format!("INSERT INTO t VALUES ({i})")).expect("write");
             let now = wal.now().expect("a valid header");
             assert!(!seen.contains(&now), "commit {i} left the stamp where it was");
+            assert!(seen.last().is_some_and(|last| now.is_one_commit_after(last)), "commit {i} counted once");
             seen.push(now);
         }
     }
