@@ -61,16 +61,17 @@ impl Held {
         (self.stamp != Some(stamp)).then(|| std::mem::replace(self, Held { stamp: Some(stamp), ..Held::default() }))
     }
 
-    /// Forgets what one of the ledger's own writes changed.
+    /// Forgets what one of the ledger's own writes changed: the session, and
+    /// every page (any of them may show it).
     fn forget(&mut self, touched: &Touched) {
+        if *touched == Touched::Nothing {
+            return;
+        }
         if let Touched::Session(id) = touched {
             self.sessions.remove(id);
         }
-        if !matches!(touched, Touched::Nothing) {
-            self.pages.clear();
-        }
-        self.count =
-            self.sessions.len() + self.pages.values().flat_map(HashMap::values).map(|p| p.len().max(1)).sum::<usize>();
+        self.pages.clear();
+        self.count = self.sessions.len();
     }
 
     /// Makes room for `n` more sessions, starting afresh when full.

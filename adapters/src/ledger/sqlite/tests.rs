@@ -7,6 +7,7 @@ use diesel::sql_types::{BigInt, Text};
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
 use serde_json::json;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 const ROOMY: Caps = Caps { max_live: 100, max_per_app: 100 };
 
@@ -335,39 +336,64 @@ async fn the_read_cache_stays_bounded_and_right_past_its_size() {
     }
 }
 
+const RACED_TURNS: u32 = 300;
+
+/// Starts 4 readers of `ledger` that run until they have seen every raced
+/// turn of session 1 (and session 2 exists beside it): each read begun after
+/// `committed` turns had returned, of the session or of its row in the first
+/// page, must show at least that many, whether from the cache or the table.
+fn race_readers(ledger: &SqliteLedger, committed: &Arc<AtomicU32>) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..4)
+        .map(|_| {
+            let (ledger, committed) = (ledger.clone(), committed.clone());
+            tokio::spawn(async move {
+                let app = AppName::new("app").expect("valid");
+                let all = ListQuery { status: StatusFilter::All, limit: 50, cursor: None };
+                let mut last = 0;
+                while last < RACED_TURNS {
+                    let floor = committed.load(Ordering::SeqCst);
+                    let seen = ledger.session(&sid(1)).await.expect("read").expect("found").turn_count();
+                    assert!(seen >= floor, "read {seen} turns after turn {floor} had been committed");
+                    let page = ledger.list_sessions(&app, &all).await.expect("page");
+                    let listed = page.iter().find(|s| s.id() == &sid(1)).expect("listed").turn_count();
+                    assert!(listed >= floor, "listed {listed} turns after turn {floor} had been committed");
+                    assert!(ledger.session(&sid(2)).await.expect("read").is_some());
+                    last = seen;
+                    tokio::task::yield_now().await;
+                }
+            })
+        })
+        .collect()
+}
+
+/// Records turns `indexes` of session 1 through `writer`, publishing each once it has returned.
+async fn write_turns(writer: &SqliteLedger, committed: &AtomicU32, indexes: std::ops::RangeInclusive<u32>) {
+    for index in indexes {
+        writer.record_turn(&sid(1), &turn(index), &event(AuditKind::Turn)).await.expect("turn");
+        committed.store(index, Ordering::SeqCst);
+    }
+}
+
+/// Opens sessions 1 and 2 through `ledger`.
+async fn two_sessions(ledger: &SqliteLedger) {
+    for n in 1..=2 {
+        assert_eq!(ledger.create_session(&session(n), ROOMY, &event(AuditKind::Create)).await, Ok(Admission::Admitted));
+    }
+}
+
 /// Readers racing a writer on another handle never see the past: a read that
 /// begins after a commit has returned shows that commit, whether it is
 /// answered from the read cache or from the table.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_begun_after_a_commit_returned_always_shows_it() {
-    use std::sync::atomic::{AtomicU32, Ordering};
     let (server, path, _dir) = temp_ledger();
     let writer = SqliteLedger::open(&path).expect("second handle");
-    assert_eq!(writer.create_session(&session(1), ROOMY, &event(AuditKind::Create)).await, Ok(Admission::Admitted));
-    const TURNS: u32 = 300;
+    two_sessions(&writer).await;
     let committed = Arc::new(AtomicU32::new(0));
-    let readers: Vec<_> = (0..4)
-        .map(|_| {
-            let (server, committed) = (server.clone(), committed.clone());
-            tokio::spawn(async move {
-                let (mut reads, mut last) = (0u32, 0);
-                while last < TURNS {
-                    let floor = committed.load(Ordering::SeqCst);
-                    let seen = server.session(&sid(1)).await.expect("read").expect("found").turn_count();
-                    assert!(seen >= floor, "read {seen} turns after turn {floor} had been committed");
-                    (reads, last) = (reads + 1, seen);
-                    tokio::task::yield_now().await;
-                }
-                reads
-            })
-        })
-        .collect();
-    for index in 1..=TURNS {
-        writer.record_turn(&sid(1), &turn(index), &event(AuditKind::Turn)).await.expect("turn");
-        committed.store(index, Ordering::SeqCst);
-    }
+    let readers = race_readers(&server, &committed);
+    write_turns(&writer, &committed, 1..=RACED_TURNS).await;
     for r in readers {
-        assert!(r.await.expect("reader") > 0);
+        r.await.expect("reader");
     }
 }
 
@@ -377,52 +403,24 @@ async fn a_read_begun_after_a_commit_returned_always_shows_it() {
 /// middle of it all empties the cache as before.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn own_writes_bring_the_read_cache_forward_without_a_stale_read() {
-    use std::sync::atomic::{AtomicU32, Ordering};
     let (server, path, _dir) = temp_ledger();
     let other = SqliteLedger::open(&path).expect("second handle");
-    for n in 1..=2 {
-        assert_eq!(server.create_session(&session(n), ROOMY, &event(AuditKind::Create)).await, Ok(Admission::Admitted));
-    }
-    const TURNS: u32 = 300;
+    two_sessions(&server).await;
     let committed = Arc::new(AtomicU32::new(0));
-    let readers: Vec<_> = (0..4)
-        .map(|_| {
-            let (server, committed) = (server.clone(), committed.clone());
-            tokio::spawn(async move {
-                let app = AppName::new("app").expect("valid");
-                let all = ListQuery { status: StatusFilter::All, limit: 50, cursor: None };
-                let mut last = 0;
-                while last < TURNS {
-                    let floor = committed.load(Ordering::SeqCst);
-                    let seen = server.session(&sid(1)).await.expect("read").expect("found").turn_count();
-                    assert!(seen >= floor, "read {seen} turns after turn {floor} had been committed");
-                    let page = server.list_sessions(&app, &all).await.expect("page");
-                    let listed = page.iter().find(|s| s.id() == &sid(1)).expect("listed").turn_count();
-                    assert!(listed >= floor, "listed {listed} turns after turn {floor} had been committed");
-                    assert!(server.session(&sid(2)).await.expect("read").is_some());
-                    last = seen;
-                    tokio::task::yield_now().await;
-                }
-            })
-        })
-        .collect();
-    for index in 1..=TURNS {
-        server.record_turn(&sid(1), &turn(index), &event(AuditKind::Turn)).await.expect("turn");
-        committed.store(index, Ordering::SeqCst);
-        if index == TURNS / 2 {
-            let at = Timestamp::from_millis(4_000);
-            assert_eq!(other.close_session(&sid(2), at, CloseReason::Client, &event(AuditKind::Close)).await, Ok(true));
-            let read = server.session(&sid(2)).await.expect("read").expect("found");
-            assert!(!read.is_open(), "another handle's close shows at once");
-        }
-    }
+    let readers = race_readers(&server, &committed);
+    write_turns(&server, &committed, 1..=RACED_TURNS / 2).await;
+    let at = Timestamp::from_millis(4_000);
+    assert_eq!(other.close_session(&sid(2), at, CloseReason::Client, &event(AuditKind::Close)).await, Ok(true));
+    let read = server.session(&sid(2)).await.expect("read").expect("found");
+    assert!(!read.is_open(), "another handle's close shows at once");
+    write_turns(&server, &committed, RACED_TURNS / 2 + 1..=RACED_TURNS).await;
     for r in readers {
         r.await.expect("reader");
     }
     // One more turn with session 2 in the cache: untouched, it stays there.
     assert!(server.session(&sid(2)).await.expect("read").is_some());
     assert!(server.cache.session(server.cache.stamp(), &sid(2)).is_some(), "cached");
-    server.record_turn(&sid(1), &turn(TURNS + 1), &event(AuditKind::Turn)).await.expect("turn");
+    server.record_turn(&sid(1), &turn(RACED_TURNS + 1), &event(AuditKind::Turn)).await.expect("turn");
     let stamp = server.cache.stamp();
     assert!(server.cache.session(stamp, &sid(2)).is_some(), "the cache was brought forward, not emptied");
     assert!(server.cache.session(stamp, &sid(1)).is_none(), "but the turned session was forgotten");
