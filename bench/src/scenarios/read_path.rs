@@ -135,15 +135,7 @@ async fn measure(client: &Client, base: &Running, t: &Target, c: usize, n: usize
     };
 
     let b1 = ping().await;
-    let (cl, base_url, a, ids) = (client.clone(), t.gw.base.clone(), t.auth.clone(), t.ids.clone());
-    let (get, get_cpu_us) = on_cpu(
-        &t.gw,
-        drive(c, n, max_time, move |i| {
-            let url = format!("{base_url}/sessions/{}", ids[i % ids.len()]);
-            ok(cl.get(url).header("authorization", a.as_str()).send())
-        }),
-    )
-    .await;
+    let (get, get_cpu_us) = on_cpu(&t.gw, gets(client, t, c, n, max_time)).await;
 
     let b2 = ping().await;
     let (cl, url, a) = (client.clone(), format!("{}/sessions?limit=50", t.gw.base), t.auth.clone());
@@ -154,11 +146,8 @@ async fn measure(client: &Client, base: &Running, t: &Target, c: usize, n: usize
     .await;
 
     let b3 = ping().await;
-    let (cl, url, a) = (client.clone(), format!("{}/sessions", t.gw.base), t.auth.clone());
-    let create = drive(c, n / 4, max_time, move |_| {
-        ok(cl.post(url.clone()).header("authorization", a.as_str()).json(&json!({"agent": "echo"})).send())
-    })
-    .await;
+    let (cl, base_url, a) = (client.clone(), t.gw.base.clone(), t.auth.clone());
+    let create = drive(c, n / 4, max_time, move |_| create_one(&cl, &base_url, &a)).await;
 
     let b4 = ping().await;
     let (mixed, mixed_writes) = under_writes(client, t, c, n, max_time).await;
@@ -180,27 +169,36 @@ async fn measure(client: &Client, base: &Running, t: &Target, c: usize, n: usize
     }
 }
 
+/// `n` GETs of the target's sessions, round robin, by `c` clients.
+async fn gets(client: &Client, t: &Target, c: usize, n: usize, max_time: Duration) -> Summary {
+    let (cl, base_url, a, ids) = (client.clone(), t.gw.base.clone(), t.auth.clone(), t.ids.clone());
+    drive(c, n, max_time, move |i| {
+        let url = format!("{base_url}/sessions/{}", ids[i % ids.len()]);
+        ok(cl.get(url).header("authorization", a.as_str()).send())
+    })
+    .await
+}
+
+/// One `POST /sessions` on the gateway at `base`: whether it was created.
+fn create_one(client: &Client, base: &str, auth: &str) -> impl std::future::Future<Output = bool> {
+    ok(client.post(format!("{base}/sessions")).header("authorization", auth).json(&json!({"agent": "echo"})).send())
+}
+
 /// The GET series again while one more client creates sessions back to back:
 /// every create commits, so reads cannot be answered from memory for long.
 /// Answers the GET summary and the creates per second.
 async fn under_writes(client: &Client, t: &Target, c: usize, n: usize, max_time: Duration) -> (Summary, f64) {
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let (cl, url, a, halt) = (client.clone(), format!("{}/sessions", t.gw.base), t.auth.clone(), stop.clone());
+    let (cl, base, a, halt) = (client.clone(), t.gw.base.clone(), t.auth.clone(), stop.clone());
     let writer = tokio::spawn(async move {
         let started = std::time::Instant::now();
         let mut made = 0u32;
         while !halt.load(std::sync::atomic::Ordering::Relaxed) {
-            let req = cl.post(url.as_str()).header("authorization", a.as_str()).json(&json!({"agent": "echo"}));
-            made += u32::from(ok(req.send()).await);
+            made += u32::from(create_one(&cl, &base, &a).await);
         }
         f64::from(made) / started.elapsed().as_secs_f64()
     });
-    let (cl, base_url, a, ids) = (client.clone(), t.gw.base.clone(), t.auth.clone(), t.ids.clone());
-    let get = drive(c, n, max_time, move |i| {
-        let url = format!("{base_url}/sessions/{}", ids[i % ids.len()]);
-        ok(cl.get(url).header("authorization", a.as_str()).send())
-    })
-    .await;
+    let get = gets(client, t, c, n, max_time).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     (get, writer.await.unwrap_or(0.0))
 }
